@@ -1,0 +1,63 @@
+"""``smart-factory doctor`` and ``smart-factory sql``: check the set-up, query the lakehouse."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from importlib import metadata
+
+import pyspark
+
+from smart_factory.lakehouse.delta_jars import delta_coordinate, delta_jars
+from smart_factory.lakehouse.java import check_java
+from smart_factory.lakehouse.paths import StoragePaths
+
+
+def add_lakehouse_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every Spark-using command shares."""
+    parser.add_argument(
+        "--storage-root", help="lakehouse folder (default: $SMART_FACTORY_STORAGE_ROOT or data/)"
+    )
+    parser.add_argument(
+        "--master", help="Spark master URL (default: $SMART_FACTORY_SPARK_MASTER or local[*])"
+    )
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    doctor = commands.add_parser(
+        "doctor", help="check Java, the Delta jars and the storage root, then start Spark"
+    )
+    add_lakehouse_arguments(doctor)
+    doctor.set_defaults(handler=run_doctor)
+
+    sql = commands.add_parser("sql", help="run one Spark SQL statement against the lakehouse")
+    add_lakehouse_arguments(sql)
+    sql.add_argument("statement", help='e.g. "SELECT count(*) FROM smart_factory.bronze_readings"')
+    sql.add_argument("--limit", type=int, default=50, help="rows to show (default 50)")
+    sql.set_defaults(handler=run_sql)
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    from smart_factory.lakehouse.session import get_spark
+
+    storage = StoragePaths.from_env(args.storage_root)
+    java = check_java()
+    print(f"Java          {java.major_version} ({java.executable})")
+    print(f"PySpark       {pyspark.__version__}, delta-spark {metadata.version('delta-spark')}")
+    jars = delta_jars()
+    print(f"Delta jars    {delta_coordinate()} ({len(jars)} jars in {jars[0].parent})")
+    started = time.perf_counter()
+    spark = get_spark(master=args.master, storage_root=storage.root)
+    print(f"Spark         {spark.sparkContext.master}, started in {time.perf_counter() - started:.1f} s")
+    tables = spark.sql("SHOW TABLES IN smart_factory").collect()
+    print(f"Storage root  {storage.root} ({len(tables)} tables in smart_factory)")
+    print("All good.")
+    return 0
+
+
+def run_sql(args: argparse.Namespace) -> int:
+    from smart_factory.lakehouse.session import get_spark
+
+    spark = get_spark(master=args.master, storage_root=args.storage_root)
+    spark.sql(args.statement).show(args.limit, truncate=False)
+    return 0

@@ -1,0 +1,195 @@
+"""One way to get Spark: Delta enabled, quiet, sized for a laptop, pointed at the storage root.
+
+Every notebook, test and CLI command calls :func:`get_spark`; the same code runs on a
+cluster by passing (or exporting) a ``spark://host:7077`` master URL.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+from pyspark.errors import PySparkRuntimeError
+from pyspark.sql import SparkSession
+
+from smart_factory.errors import EnvironmentProblem, SmartFactoryError, StorageNotWritable
+from smart_factory.lakehouse.catalog import ensure_schema, register_tables
+from smart_factory.lakehouse.delta_jars import delta_jars
+from smart_factory.lakehouse.java import check_java
+from smart_factory.lakehouse.paths import SCHEMA, STORAGE_ROOT_ENV, StoragePaths
+from smart_factory.lakehouse.volumes import install_volume_paths
+
+MASTER_ENV = "SMART_FACTORY_SPARK_MASTER"
+DEFAULT_MASTER = "local[*]"
+_STORAGE_ROOT_CONF = "spark.smart_factory.storageRoot"
+
+# Defaults for a 2-core, few-GB laptop; any of them can be overridden through `conf`.
+LAPTOP_DEFAULTS: dict[str, str] = {
+    "spark.sql.shuffle.partitions": "4",
+    "spark.default.parallelism": "4",
+    "spark.driver.memory": "2g",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.catalogImplementation": "in-memory",
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+    # Delta rebuilds table state with 50 tasks by default: far too many for small tables.
+    "spark.databricks.delta.snapshotPartitions": "2",
+    "spark.sql.streaming.forceDeleteTempCheckpointLocation": "true",
+}
+
+
+def get_spark(
+    master: str | None = None,
+    storage_root: str | os.PathLike[str] | None = None,
+    conf: Mapping[str, str] | None = None,
+    app_name: str = "smart-factory",
+) -> SparkSession:
+    """The process's Spark session with Delta Lake, creating it on first call.
+
+    ``master`` defaults to ``$SMART_FACTORY_SPARK_MASTER`` or ``local[*]``; ``storage_root``
+    to ``$SMART_FACTORY_STORAGE_ROOT`` or the checkout's ``data/``. Tables under the root
+    are registered by name (``smart_factory.<table>``) and ``/Volumes/…`` paths map into it.
+
+    >>> spark = get_spark()                      # doctest: +SKIP
+    >>> spark.table("smart_factory.silver_readings").count()  # doctest: +SKIP
+    """
+    storage = StoragePaths.from_env(storage_root)
+    running = SparkSession.getActiveSession()
+    if running is not None:
+        return _reuse(running, storage)
+    _ensure_writable(storage)
+    check_java()
+    jars = delta_jars()
+    chosen_master = master or os.environ.get(MASTER_ENV) or DEFAULT_MASTER
+    builder = SparkSession.builder.master(chosen_master).appName(app_name)
+    for key, value in _session_conf(storage, jars, dict(conf or {})).items():
+        builder = builder.config(key, value)
+    _prepare_process_environment(chosen_master)
+    driver_log = storage.logs / f"spark-driver-{os.getpid()}.log"
+    try:
+        with _jvm_output_to(driver_log):
+            spark = builder.getOrCreate()
+    except PySparkRuntimeError as error:
+        raise EnvironmentProblem(
+            f"Spark could not start ({_last_lines(driver_log) or error}). "
+            f"The JVM's full output is in {driver_log}."
+        ) from None
+    _attach(spark, storage)
+    return spark
+
+
+def stop_spark() -> None:
+    """Stop this process's session, if any (a new :func:`get_spark` call starts afresh)."""
+    running = SparkSession.getActiveSession()
+    if running is not None:
+        running.stop()
+
+
+def storage_of(spark: SparkSession) -> StoragePaths:
+    """The storage root the session was started with."""
+    return StoragePaths(Path(spark.conf.get(_STORAGE_ROOT_CONF)))
+
+
+def _reuse(spark: SparkSession, storage: StoragePaths) -> SparkSession:
+    started_with = spark.conf.get(_STORAGE_ROOT_CONF, None)
+    if started_with is None:
+        # A session someone else built (e.g. Databricks Connect or a bare pyspark shell).
+        _attach(spark, storage)
+    elif Path(started_with) != storage.root:
+        raise SmartFactoryError(
+            f"This process's Spark session uses the storage root {started_with}, not "
+            f"{storage.root}. Call smart_factory.lakehouse.stop_spark() first, or unset "
+            f"{STORAGE_ROOT_ENV} to keep the current one."
+        )
+    else:
+        register_tables(spark, storage)
+    return spark
+
+
+def _attach(spark: SparkSession, storage: StoragePaths) -> None:
+    spark.conf.set(_STORAGE_ROOT_CONF, str(storage.root))
+    install_volume_paths(storage)
+    ensure_schema(spark, storage, SCHEMA)
+    register_tables(spark, storage)
+    spark.catalog.setCurrentDatabase(SCHEMA)
+
+
+def _session_conf(storage: StoragePaths, jars: list[Path], overrides: dict[str, str]) -> dict[str, str]:
+    log4j_config = resources.files("smart_factory.lakehouse") / "log4j2.properties"
+    java_options = f"-Dlog4j2.configurationFile=file:{log4j_config} -Duser.timezone=UTC"
+    settings = {
+        **LAPTOP_DEFAULTS,
+        "spark.jars": ",".join(str(jar) for jar in jars),
+        "spark.sql.warehouse.dir": str(storage.lakehouse),
+        "spark.driver.extraJavaOptions": java_options,
+        "spark.executor.extraJavaOptions": java_options,
+        _STORAGE_ROOT_CONF: str(storage.root),
+    }
+    for key in ("spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions"):
+        if key in overrides:
+            overrides[key] = f"{settings[key]} {overrides[key]}"
+    return {**settings, **overrides}
+
+
+def _prepare_process_environment(master: str) -> None:
+    # Workers must run this interpreter (the venv's), not whatever `python3` is on PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    if master.startswith("local"):
+        # Avoids the "hostname resolves to a loopback address" warning and any DNS wait.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+
+
+def _ensure_writable(storage: StoragePaths) -> None:
+    try:
+        for folder in (storage.root, storage.logs, storage.lakehouse, storage.volumes):
+            folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=storage.root, prefix=".write-check-"):
+            pass
+    except OSError as error:
+        raise StorageNotWritable(
+            f"The storage root {storage.root} is not writable ({error.strerror or error}). "
+            f"Choose another folder with {STORAGE_ROOT_ENV}=/some/folder (or --storage-root), "
+            "or fix its permissions."
+        ) from None
+
+
+@contextmanager
+def _jvm_output_to(log_file: Path) -> Iterator[None]:
+    """Send the JVM's stdout and stderr to ``log_file`` for good.
+
+    The JVM inherits file descriptors 1 and 2 when it starts; pointing them at a file for
+    that moment keeps its banner and warnings out of notebook cells (ipykernel forwards
+    anything written to those descriptors), while Python's own output is restored after.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    log_fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    saved = [os.dup(1), os.dup(2)]
+    try:
+        os.write(log_fd, f"--- Spark driver started {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+        os.dup2(log_fd, 1)
+        os.dup2(log_fd, 2)
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, log_fd):
+            os.close(fd)
+
+
+def _last_lines(log_file: Path, count: int = 3) -> str:
+    try:
+        lines = [line.strip() for line in log_file.read_text(errors="replace").splitlines()]
+    except OSError:
+        return ""
+    interesting = [line for line in lines if line and not line.startswith(("---", "at "))]
+    return " | ".join(interesting[-count:])

@@ -1,0 +1,31 @@
+"""Shared fixtures: one Spark session per test run, on a throwaway storage root.
+
+The storage-root variable is set before anything imports the project, so no test (and no
+child process a test starts) can touch the user's own data/ folder.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_TEST_STORAGE_ROOT = Path(tempfile.mkdtemp(prefix="smart-factory-tests-"))
+os.environ["SMART_FACTORY_STORAGE_ROOT"] = str(_TEST_STORAGE_ROOT)
+
+from smart_factory.lakehouse import StoragePaths, get_spark  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def storage() -> StoragePaths:
+    return StoragePaths(_TEST_STORAGE_ROOT)
+
+
+@pytest.fixture(scope="session")
+def spark(storage: StoragePaths) -> Iterator:
+    session = get_spark(master="local[2]", storage_root=storage.root)
+    yield session
+    session.stop()
