@@ -113,3 +113,24 @@ def test_a_cleaned_cache_is_resolved_again_not_trusted(tmp_path: Path, monkeypat
     entry.mkdir()
     (entry / "jars.txt").write_text(f"{tmp_path / 'gone.jar'}\n")
     assert delta_jars_module._read_manifest(entry) is None
+
+
+def test_jars_fetched_with_maven_serve_an_air_gapped_session(tmp_path: Path) -> None:
+    folder = tmp_path / "delta-jars"
+    fetched = run_cli("fetch-jars", str(folder))
+    assert fetched.returncode == 0, fetched.stderr
+    assert f"export SMART_FACTORY_JARS_DIR={folder}" in fetched.stdout
+    assert any(jar.name.startswith("delta-spark_") for jar in folder.glob("*.jar"))
+
+    started = run_cli(
+        "sql",
+        "CREATE TABLE smart_factory.air_gapped USING DELTA AS SELECT * FROM range(3)",
+        "--master",
+        "local[1]",
+        "--storage-root",
+        str(tmp_path / "lake"),
+        env={"SMART_FACTORY_JARS_DIR": str(folder), "SMART_FACTORY_CACHE_DIR": str(tmp_path / "no-cache")},
+    )
+    assert started.returncode == 0, started.stderr
+    assert (tmp_path / "lake/lakehouse/smart_factory/air_gapped/_delta_log").is_dir()
+    assert not (tmp_path / "no-cache").exists()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import time
 from importlib import metadata
+from pathlib import Path
 
 import pyspark
 
-from smart_factory.lakehouse.delta_jars import delta_coordinate, delta_jars
+from smart_factory.lakehouse.delta_jars import delta_coordinate, delta_jars, fetch_with_maven
 from smart_factory.lakehouse.java import check_java
 from smart_factory.lakehouse.paths import StoragePaths
 
@@ -29,6 +30,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     add_lakehouse_arguments(doctor)
     doctor.set_defaults(handler=run_doctor)
+
+    jars = commands.add_parser(
+        "fetch-jars", help="copy the Delta jars into a folder with Maven, for an air-gapped set-up"
+    )
+    jars.add_argument("folder", type=Path, help="where to put them; then export SMART_FACTORY_JARS_DIR")
+    jars.set_defaults(handler=run_fetch_jars)
 
     sql = commands.add_parser("sql", help="run one Spark SQL statement against the lakehouse")
     add_lakehouse_arguments(sql)
@@ -52,6 +59,13 @@ def run_doctor(args: argparse.Namespace) -> int:
     tables = spark.sql("SHOW TABLES IN smart_factory").collect()
     print(f"Storage root  {storage.root} ({len(tables)} tables in smart_factory)")
     print("All good.")
+    return 0
+
+
+def run_fetch_jars(args: argparse.Namespace) -> int:
+    jars = fetch_with_maven(args.folder)
+    print(f"{len(jars)} jars for {delta_coordinate()} in {args.folder}.")
+    print(f"Use them with: export SMART_FACTORY_JARS_DIR={args.folder.expanduser().resolve()}")
     return 0
 
 

@@ -175,3 +175,36 @@ def _without_jars_spark_ships(jars: list[Path]) -> list[Path]:
     copies must win, and a shorter classpath starts faster."""
     shipped = {_artifact_name(jar.name) for jar in (Path(pyspark.__file__).parent / "jars").glob("*.jar")}
     return [jar for jar in jars if _artifact_name(jar.name) not in shipped]
+
+
+def fetch_with_maven(folder: Path) -> list[Path]:
+    """Copy the Delta jars and their dependencies into ``folder`` with ``mvn``.
+
+    For sites where Maven reaches a repository (a mirror, say) but Spark's Ivy does not;
+    afterwards ``SMART_FACTORY_JARS_DIR=folder`` makes every session use them.
+    """
+    group, artifact, version = delta_coordinate().split(":")
+    folder = folder.expanduser().resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        pom = Path(scratch) / "pom.xml"
+        pom.write_text(
+            "<project><modelVersion>4.0.0</modelVersion><groupId>local</groupId>"
+            "<artifactId>smart-factory-delta-jars</artifactId><version>1</version><dependencies>"
+            f"<dependency><groupId>{group}</groupId><artifactId>{artifact}</artifactId>"
+            f"<version>{version}</version></dependency></dependencies></project>"
+        )
+        try:
+            result = subprocess.run(
+                ["mvn", "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
+                 f"-DoutputDirectory={folder}", "-DincludeScope=runtime"],
+                capture_output=True, text=True, timeout=900, check=False,
+            )  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise DeltaJarsUnavailable(
+                f"Could not run Maven (`mvn`) to fetch the Delta jars: {error}"
+            ) from None
+    if result.returncode != 0:
+        last = (result.stdout + result.stderr).strip().splitlines()[-1:] or ["no output"]
+        raise DeltaJarsUnavailable(f"Maven could not fetch {delta_coordinate()}: {last[0]}")
+    return _jars_from_folder(folder, source="mvn dependency:copy-dependencies")
