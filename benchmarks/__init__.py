@@ -1,0 +1,71 @@
+"""The project's benchmarks, run by ``python -m benchmarks [--quick]`` (``make bench``).
+
+A benchmark is one function in a ``benchmarks/<topic>_bench.py`` module, registered with
+:func:`benchmark`. It receives ``quick`` (smaller inputs, for CI) and returns one
+:class:`Measurement` or several::
+
+    @benchmark
+    def delta_merge_rows_per_second(quick: bool) -> Measurement:
+        ...
+        return Measurement("delta_merge_rows_per_second", rows / seconds, "rows/s")
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+Benchmark = Callable[[bool], "Measurement | Iterable[Measurement]"]
+_BENCHMARKS: list[Benchmark] = []
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One figure; with a ``baseline`` it is a side-by-side comparison.
+
+    >>> Measurement("speed", 300.0, "rows/s", baseline=100.0).to_dict()["ratio"]
+    3.0
+    """
+
+    name: str
+    value: float
+    unit: str
+    baseline: float | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        """``value / baseline``: above 1 means the value is larger than the baseline's."""
+        if self.baseline is None or self.baseline == 0:
+            return None
+        return self.value / self.baseline
+
+    def to_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = {"name": self.name, "value": self.value, "unit": self.unit}
+        if self.baseline is not None:
+            result["baseline"] = self.baseline
+            result["ratio"] = self.ratio
+        return result
+
+
+def benchmark(function: Benchmark) -> Benchmark:
+    """Register ``function`` to run with the others; it is returned unchanged."""
+    _BENCHMARKS.append(function)
+    return function
+
+
+def discover() -> list[Benchmark]:
+    """Every registered benchmark, after importing each ``*_bench`` module of this package."""
+    for module in pkgutil.iter_modules(__path__):
+        if module.name.endswith("_bench"):
+            importlib.import_module(f"{__name__}.{module.name}")
+    return list(_BENCHMARKS)
+
+
+def run_all(quick: bool) -> Iterator[Measurement]:
+    """Run every benchmark in turn, yielding measurements as soon as each one finishes."""
+    for function in discover():
+        result = function(quick)
+        yield from [result] if isinstance(result, Measurement) else result
