@@ -17,8 +17,9 @@ def _registrars() -> list[CommandRegistrar]:
     # Imported here so `smart-factory --help` stays fast and a broken part cannot hide the others.
     from smart_factory.lakehouse import cli as lakehouse_cli
     from smart_factory.simulator import cli as simulator_cli
+    from smart_factory.workshop import cli as workshop_cli
 
-    return [simulator_cli.register, lakehouse_cli.register]
+    return [workshop_cli.register, simulator_cli.register, lakehouse_cli.register]
 
 
 def build_parser() -> argparse.ArgumentParser:
