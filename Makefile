@@ -22,7 +22,7 @@ demo: $(STAMP)
 	@$(BIN)/smart-factory demo
 
 lint: $(STAMP)
-	@$(BIN)/ruff check src tests benchmarks pipelines
+	@$(BIN)/ruff check .
 
 test: $(STAMP) lint
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -43,6 +43,8 @@ LAPTOP_DEFAULTS: dict[str, str] = {
     # Delta rebuilds table state with 50 tasks by default: far too many for small tables.
     "spark.databricks.delta.snapshotPartitions": "2",
     "spark.sql.streaming.forceDeleteTempCheckpointLocation": "true",
+    # A JSON object that repeats a key must not fail a whole ingestion run: last one wins.
+    "spark.sql.mapKeyDedupPolicy": "LAST_WIN",
 }
 
 
