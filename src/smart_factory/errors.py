@@ -29,3 +29,28 @@ class StorageNotWritable(EnvironmentProblem):
 
 class SimulatorConfigError(SmartFactoryError):
     """A simulator parameter is out of range or inconsistent; the message names it."""
+
+
+class CloudFilesError(SmartFactoryError):
+    """An Auto Loader (``cloudFiles``) source cannot go on; the message says why and where."""
+
+
+class CloudFilesOptionError(CloudFilesError):
+    """A ``cloudFiles`` option is unknown, missing or out of range."""
+
+
+class SchemaChangedError(CloudFilesError):
+    """New columns arrived and the merged schema was saved: restart the stream to pick it up.
+
+    Retryable, as Auto Loader's ``UnknownFieldException`` is: a pipeline runtime restarts
+    the flow once and the update succeeds.
+    """
+
+    def __init__(self, message: str, new_columns: tuple[str, ...], schema_version: int) -> None:
+        super().__init__(message)
+        self.new_columns = new_columns
+        self.schema_version = schema_version
+
+
+class NewColumnsRejected(CloudFilesError):
+    """``failOnNewColumns``: data arrived with columns the schema does not have."""

@@ -1,0 +1,139 @@
+"""Schema inference from a sample of files, as Auto Loader does on a stream's first start.
+
+Databricks: "Auto Loader samples the first 50 GB or 1000 files that it discovers, whichever
+limit is crossed first" and, for JSON, infers every column as a string unless
+``cloudFiles.inferColumnTypes`` is true; ``cloudFiles.schemaHints`` then override types
+(https://docs.databricks.com/en/ingestion/cloud-object-storage/auto-loader/schema.html).
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import DataType, StringType, StructField, StructType
+
+from smart_factory.errors import CloudFilesError, CloudFilesOptionError
+from smart_factory.runtime.cloud_files.parsing import (
+    BINARY_FILE_SCHEMA,
+    FIELDS_COLUMN,
+    LINE_COLUMN,
+    explode_records,
+    split_into_records,
+)
+
+
+def sample_files(path: str, max_files: int, max_bytes: int) -> list[str]:
+    """The oldest files under ``path`` (a folder or a glob) up to either limit."""
+    candidates = _list_files(path)
+    candidates.sort(key=lambda file: (file.stat().st_mtime_ns, file.name))
+    chosen, total = [], 0
+    for file in candidates:
+        if len(chosen) >= max_files or (chosen and total >= max_bytes):
+            break
+        chosen.append(str(file))
+        total += file.stat().st_size
+    return chosen
+
+
+def _list_files(path: str) -> list[Path]:
+    local = path.removeprefix("file:")
+    if glob.has_magic(local):
+        return [Path(p) for p in glob.glob(local) if os.path.isfile(p)]
+    root = Path(local)
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        return []
+    # Hidden and underscore-prefixed files are skipped, as Spark's file source skips them.
+    return [
+        file for file in root.iterdir()
+        if file.is_file() and not file.name.startswith((".", "_"))
+    ]  # fmt: skip
+
+
+def records_of(spark: SparkSession, files: list[str], encoding: str) -> DataFrame:
+    binary = spark.read.format("binaryFile").schema(BINARY_FILE_SCHEMA).load(files)
+    return explode_records(split_into_records(binary, encoding))
+
+
+def infer_schema(
+    spark: SparkSession,
+    files: list[str],
+    *,
+    infer_column_types: bool,
+    encoding: str,
+    only_columns: set[str] | None = None,
+) -> StructType:
+    """The schema of the records in ``files``: field names sorted, types strings or inferred.
+
+    ``only_columns`` limits the result to those names (used when new columns arrive).
+    """
+    records = records_of(spark, files, encoding).where(F.col(FIELDS_COLUMN).isNotNull())
+    key_counts = {
+        row.name: row["count"]
+        for row in records.select(F.explode(F.map_keys(FIELDS_COLUMN)).alias("name"))
+        .groupBy("name")
+        .count()
+        .collect()
+    }
+    if infer_column_types:
+        inferred = _infer_types(spark, records)
+        fields = [field for field in inferred.fields if field.name in key_counts]
+    else:
+        fields = [StructField(name, StringType()) for name in key_counts]
+    fields = sorted(_most_common_spelling(fields, key_counts), key=lambda field: field.name)
+    if only_columns is not None:
+        fields = [field for field in fields if field.name in only_columns]
+    return StructType(fields)
+
+
+def _infer_types(spark: SparkSession, records: DataFrame) -> StructType:
+    # Spark's own JSON inference over the record texts, run in the JVM (no Python per row).
+    texts = records.select(LINE_COLUMN)._jdf
+    as_strings = getattr(texts, "as")(spark._jvm.org.apache.spark.sql.Encoders.STRING())
+    inferred = spark._jsparkSession.read().option("inferTimestamp", "false").json(as_strings).schema()
+    return StructType.fromJson(json.loads(inferred.json()))
+
+
+def _most_common_spelling(fields: list[StructField], key_counts: dict[str, int]) -> list[StructField]:
+    # Spark resolves columns case-insensitively, so `device_id` and `Device_ID` cannot both
+    # be columns: the spelling most records use wins, the other is rescued as a case mismatch.
+    chosen: dict[str, StructField] = {}
+    for field in sorted(fields, key=lambda f: (-key_counts.get(f.name, 0), f.name)):
+        chosen.setdefault(field.name.lower(), field)
+    return list(chosen.values())
+
+
+def apply_schema_hints(spark: SparkSession, schema: StructType, hints: str | None) -> StructType:
+    """``schema`` with the hinted columns' types replaced, and hinted columns it lacks added.
+
+    >>> apply_schema_hints(spark, schema, "temperature_celsius DOUBLE")  # doctest: +SKIP
+    """
+    if not hints:
+        return schema
+    hinted = parse_ddl(spark, hints, setting="cloudFiles.schemaHints")
+    by_name = {field.name.lower(): field for field in hinted.fields}
+    fields = [by_name.pop(field.name.lower(), field) for field in schema.fields]
+    return StructType(fields + list(by_name.values()))
+
+
+def parse_ddl(spark: SparkSession, ddl: str, setting: str) -> StructType:
+    try:
+        parsed: DataType = spark._jvm.org.apache.spark.sql.types.StructType.fromDDL(ddl)  # type: ignore[union-attr]
+        return StructType.fromJson(json.loads(parsed.json()))
+    except Exception as error:  # Py4J wraps Spark's ParseException
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        raise CloudFilesOptionError(f"{setting} {ddl!r} is not a valid column list: {first_line}") from None
+
+
+def require_files(files: list[str], path: str) -> None:
+    if not files:
+        raise CloudFilesError(
+            f"No files in {path} to infer a schema from. Land data first, or give the schema "
+            "with .schema(...) (cloudFiles.schemaHints alone is not enough for an empty folder)."
+        )

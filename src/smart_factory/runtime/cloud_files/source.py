@@ -1,0 +1,182 @@
+"""The ``cloudFiles`` stream source: Auto Loader semantics on Spark's own file streaming.
+
+Files are discovered and checkpointed by Spark's file stream source, so each file is read
+exactly once per checkpoint and a re-run reads only new files. Spark skips files older than
+``maxFileAge`` relative to the newest it has seen; Auto Loader does not, so the limit is
+lifted (a late file with an old timestamp is still new). See Databricks' Auto Loader docs:
+https://docs.databricks.com/en/ingestion/cloud-object-storage/auto-loader/index.html
+"""
+
+from __future__ import annotations
+
+import re
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
+
+from smart_factory.errors import CloudFilesError, NewColumnsRejected, SchemaChangedError
+from smart_factory.lakehouse.volumes import resolve_path
+from smart_factory.runtime.cloud_files.inference import (
+    apply_schema_hints,
+    infer_schema,
+    require_files,
+    sample_files,
+)
+from smart_factory.runtime.cloud_files.options import RESCUED_DATA_COLUMN, CloudFilesOptions
+from smart_factory.runtime.cloud_files.parsing import (
+    BINARY_FILE_SCHEMA,
+    NEW_COLUMNS_ERROR,
+    RECORD_COUNT_COLUMN,
+    explode_records,
+    project_to_schema,
+    split_into_records,
+)
+from smart_factory.runtime.cloud_files.schema_store import SchemaStore
+from smart_factory.runtime.spark_errors import exception_chain_text
+
+# Set by a pipeline runtime so pipeline code may leave out cloudFiles.schemaLocation.
+managed_schema_location: ContextVar[str | None] = ContextVar("managed_schema_location", default=None)
+# Spark's file source forgets files older than this relative to the newest; Auto Loader never.
+_NO_MAX_FILE_AGE = "36500d"
+_NEW_COLUMNS_PATTERN = re.compile(rf"\[{NEW_COLUMNS_ERROR}\] schemaLocation=(.*?) columns=(\S+) file=(\S+)")
+
+
+@dataclass(frozen=True)
+class CloudFilesSource:
+    """One ``spark.readStream.format("cloudFiles")…load(path)`` call."""
+
+    spark: SparkSession
+    path: str
+    options: CloudFilesOptions
+    user_schema: StructType | None = None
+
+    @property
+    def schema_location(self) -> str | None:
+        location = self.options.schema_location or managed_schema_location.get()
+        return resolve_path(location) if location else None
+
+    @property
+    def evolution_mode(self) -> str:
+        return self.options.effective_evolution_mode(schema_given=self.user_schema is not None)
+
+    @property
+    def rescued_data_column(self) -> str | None:
+        if self.options.rescued_data_column:
+            return self.options.rescued_data_column
+        # Auto Loader adds the column itself when it infers the schema.
+        return RESCUED_DATA_COLUMN if self.user_schema is None else None
+
+    def current_schema(self) -> StructType:
+        """The schema in force: the user's, else the latest saved, else inferred now and saved."""
+        if self.user_schema is not None and self.options.evolution_mode == "addNewColumns":
+            raise CloudFilesError(
+                f"cloudFiles.schemaEvolutionMode addNewColumns needs an inferred schema, but {self.path} is "
+                "read with .schema(...): drop the schema (and use schemaHints), or choose rescue or none."
+            )
+        if self.user_schema is not None:
+            return apply_schema_hints(self.spark, self.user_schema, self.options.schema_hints)
+        store = self._store()
+        latest = store.latest()
+        if latest is not None:
+            return latest[1]
+        files = sample_files(self.path, self.options.sample_files, self.options.sample_bytes)
+        require_files(files, self.path)
+        inferred = infer_schema(
+            self.spark,
+            files,
+            infer_column_types=self.options.infer_column_types,
+            encoding=self.options.encoding,
+        )
+        schema = apply_schema_hints(self.spark, inferred, self.options.schema_hints)
+        store.save(schema)
+        return schema
+
+    def stream(self) -> DataFrame:
+        schema = self.current_schema()
+        reader = (
+            self.spark.readStream.format("binaryFile")
+            .schema(BINARY_FILE_SCHEMA)
+            .option("maxFileAge", _NO_MAX_FILE_AGE)
+            .option("maxFilesPerTrigger", str(self.options.max_files_per_trigger))
+        )
+        if self.options.max_bytes_per_trigger:
+            reader = reader.option("maxBytesPerTrigger", self.options.max_bytes_per_trigger)
+        for key, value in self.options.passed_through:
+            reader = reader.option(key, value)
+        files = split_into_records(reader.load(self.path), self.options.encoding)
+        files = files.observe(
+            ledger_metric_name(self.path),
+            F.collect_list(F.struct(F.col("path"), F.col(RECORD_COUNT_COLUMN).alias("records"))).alias(
+                "files"
+            ),
+        )
+        mode = self.evolution_mode
+        fields = schema.fields
+        if self.rescued_data_column and self.rescued_data_column not in schema.names:
+            fields = [*fields, StructField(self.rescued_data_column, StringType())]
+        return project_to_schema(
+            explode_records(files),
+            StructType(fields),
+            rescued_data_column=self.rescued_data_column,
+            # "none" ignores new fields unless a rescued-data column was asked for explicitly.
+            rescue_unknown_fields=mode == "rescue"
+            or (mode == "none" and bool(self.options.rescued_data_column)),
+            fail_on_new_columns_for=self.schema_location or ""
+            if mode in ("addNewColumns", "failOnNewColumns")
+            else None,
+        )
+
+    def _store(self) -> SchemaStore:
+        location = self.schema_location
+        if not location:
+            raise CloudFilesError(
+                f"Auto Loader on {self.path} needs cloudFiles.schemaLocation to infer and keep the "
+                "schema (a pipeline runtime provides one); or give the schema with .schema(...)."
+            )
+        return SchemaStore(location)
+
+
+def ledger_metric_name(path: str) -> str:
+    return f"cloud_files_ledger:{path}"
+
+
+def schema_change_from(
+    spark: SparkSession, error: BaseException, options: CloudFilesOptions
+) -> CloudFilesError | None:
+    """Turn a stream failure caused by new columns into the error Auto Loader raises.
+
+    In ``addNewColumns`` mode the merged schema (new columns at the end, typed as inference
+    would type them) is saved first, so restarting the stream succeeds: the retryable
+    :class:`SchemaChangedError`. In ``failOnNewColumns`` mode: :class:`NewColumnsRejected`.
+    Returns None when ``error`` has another cause.
+    """
+    match = _NEW_COLUMNS_PATTERN.search(exception_chain_text(error))
+    if match is None:
+        return None
+    location, columns, file_path = match.group(1), tuple(match.group(2).split(",")), match.group(3)
+    mode = options.effective_evolution_mode(schema_given=False)
+    if mode == "failOnNewColumns" or not location:
+        return NewColumnsRejected(
+            f"New columns {', '.join(columns)} in {file_path}, and cloudFiles.schemaEvolutionMode is "
+            f"{mode}: the stream stops. Add them to the schema (or schemaHints), or use addNewColumns or rescue."
+        )
+    store = SchemaStore(location)
+    latest = store.latest()
+    current = latest[1] if latest else StructType()
+    added = infer_schema(
+        spark, [file_path], infer_column_types=options.infer_column_types, encoding=options.encoding,
+        only_columns=set(columns),
+    )  # fmt: skip
+    merged = StructType(current.fields + [field for field in added.fields if field.name not in current.names])
+    merged = apply_schema_hints(spark, merged, options.schema_hints)
+    version = store.save(merged)
+    return SchemaChangedError(
+        f"Schema changed: new columns {', '.join(columns)} found in {file_path}. The merged schema is saved "
+        f"as version {version} in {location}; restart the stream to ingest them (a pipeline update does "
+        "this itself).",
+        new_columns=columns,
+        schema_version=version,
+    )
