@@ -41,6 +41,8 @@ from smart_factory.runtime.spark_errors import exception_chain_text
 managed_schema_location: ContextVar[str | None] = ContextVar("managed_schema_location", default=None)
 # Spark's file source forgets files older than this relative to the newest; Auto Loader never.
 _NO_MAX_FILE_AGE = "36500d"
+# Which options built the stream that keeps its schema at a location, to evolve it on failure.
+_options_by_schema_location: dict[str, CloudFilesOptions] = {}
 _NEW_COLUMNS_PATTERN = re.compile(rf"\[{NEW_COLUMNS_ERROR}\] schemaLocation=(.*?) columns=(\S+) file=(\S+)")
 
 
@@ -114,6 +116,8 @@ class CloudFilesSource:
             ),
         )
         mode = self.evolution_mode
+        if self.schema_location:
+            _options_by_schema_location[self.schema_location] = self.options
         fields = schema.fields
         if self.rescued_data_column and self.rescued_data_column not in schema.names:
             fields = [*fields, StructField(self.rescued_data_column, StringType())]
@@ -143,9 +147,7 @@ def ledger_metric_name(path: str) -> str:
     return f"cloud_files_ledger:{path}"
 
 
-def schema_change_from(
-    spark: SparkSession, error: BaseException, options: CloudFilesOptions
-) -> CloudFilesError | None:
+def schema_change_from(spark: SparkSession, error: BaseException) -> CloudFilesError | None:
     """Turn a stream failure caused by new columns into the error Auto Loader raises.
 
     In ``addNewColumns`` mode the merged schema (new columns at the end, typed as inference
@@ -157,11 +159,13 @@ def schema_change_from(
     if match is None:
         return None
     location, columns, file_path = match.group(1), tuple(match.group(2).split(",")), match.group(3)
-    mode = options.effective_evolution_mode(schema_given=False)
-    if mode == "failOnNewColumns" or not location:
+    options = _options_by_schema_location.get(location)
+    mode = options.effective_evolution_mode(schema_given=False) if options else "failOnNewColumns"
+    if options is None or mode == "failOnNewColumns" or not location:
         return NewColumnsRejected(
             f"New columns {', '.join(columns)} in {file_path}, and cloudFiles.schemaEvolutionMode is "
-            f"{mode}: the stream stops. Add them to the schema (or schemaHints), or use addNewColumns or rescue."
+            f"{mode}: the stream stops. Add them to the schema (or schemaHints), or use addNewColumns "
+            "or rescue."
         )
     store = SchemaStore(location)
     latest = store.latest()

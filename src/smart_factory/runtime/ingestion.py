@@ -1,0 +1,204 @@
+"""Run a stream into a Delta table once, Auto Loader style: everything available, then stop.
+
+This is what a triggered pipeline update does for a streaming table, and what the
+ingestion tests, fault-injection harness and benchmarks call:
+
+- ``availableNow``: every file present is processed (in micro-batches bounded by
+  ``maxFilesPerTrigger`` / ``maxBytesPerTrigger``), then the query stops.
+- Idempotent Delta writes: each micro-batch is appended with ``txnAppId``/``txnVersion``
+  (Delta's idempotent-write options for ``foreachBatch``), so a batch replayed after a
+  crash between the Delta commit and the checkpoint commit is skipped, not written twice.
+  The app id lives in the checkpoint: a full refresh (a new checkpoint) gets a new one.
+- Schema changes: when the source stops with :class:`SchemaChangedError`, the merged schema
+  is already saved; the stream is restarted, as Databricks restarts a pipeline flow.
+- One run at a time per checkpoint, across processes (an OS file lock, released by the
+  kernel when its holder dies, so a crash never leaves a stale lock behind).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.streaming import StreamingQuery
+
+from smart_factory.errors import CloudFilesError, SchemaChangedError
+from smart_factory.runtime.cloud_files.source import schema_change_from
+from smart_factory.runtime.ledger import LedgerEntry, append_to_ledger
+
+APP_ID_FILE = "_txn_app_id"
+LOCK_FILE = "_run.lock"
+# A test hook: the fault-injection harness kills the process at these named points.
+FAULT_POINT_ENV = "SMART_FACTORY_FAULT_POINT"
+
+
+class ConcurrentRunError(CloudFilesError):
+    """Another process is already running this stream."""
+
+
+@dataclass
+class IngestionResult:
+    batches: list[int] = field(default_factory=list)
+    rows_written: int = 0  # records read from the files (before any sink-side dedup)
+    schema_restarts: int = 0
+    progress: list[dict] = field(default_factory=list)
+
+    @property
+    def files(self) -> list[dict]:
+        """``[{"batch_id", "path", "records"}]`` for every file read, from the source's metrics."""
+        seen = []
+        for progress in self.progress:
+            for metrics in (progress.get("observedMetrics") or {}).values():
+                # Observed metrics arrive as Rows; each file entry is a struct (path, records).
+                for entry in metrics["files"] or []:
+                    seen.append(
+                        {"batch_id": progress["batchId"], "path": entry["path"], "records": entry["records"]}
+                    )
+        return seen
+
+
+def ingest_available(
+    spark: SparkSession,
+    build_stream: Callable[[], DataFrame],
+    table_path: str,
+    checkpoint: str,
+    *,
+    max_schema_restarts: int = 10,
+    write_batch: Callable[[DataFrame, int, str], None] | None = None,
+    ledger_path: str | None = None,
+    run_id: str | None = None,
+) -> IngestionResult:
+    """Process everything available in ``build_stream()`` into the Delta table at ``table_path``.
+
+    ``write_batch(batch, batch_id, app_id)`` replaces the default idempotent Delta append.
+    With ``ledger_path``, the files read are appended to that per-file ledger table (under
+    the stream name ``table_path``), even when the run fails part-way.
+    """
+    checkpoint_dir = Path(checkpoint)
+    result = IngestionResult()
+    with exclusive_run(checkpoint_dir, what=table_path):
+        app_id = transaction_app_id(checkpoint_dir)
+        writer = write_batch or append_idempotently(table_path)
+        try:
+            _run_until_done(spark, build_stream, checkpoint, writer, app_id, result, max_schema_restarts)
+        finally:
+            if ledger_path:
+                _record_ledger(spark, ledger_path, table_path, run_id, result, checkpoint)
+    result.batches = [
+        progress["batchId"] for progress in result.progress if progress.get("numInputRows") is not None
+    ]
+    # The source's input rows are files; the records are what the observed metrics counted.
+    result.rows_written = sum(entry["records"] for entry in result.files)
+    return result
+
+
+def _run_until_done(
+    spark: SparkSession,
+    build_stream: Callable[[], DataFrame],
+    checkpoint: str,
+    writer: Callable[[DataFrame, int, str], None],
+    app_id: str,
+    result: IngestionResult,
+    max_schema_restarts: int,
+) -> None:
+    while True:
+        query = _start(build_stream(), checkpoint, lambda batch, batch_id: writer(batch, batch_id, app_id))
+        try:
+            query.awaitTermination()
+        except Exception as error:
+            result.progress.extend(query.recentProgress)
+            change = schema_change_from(spark, error)
+            if isinstance(change, SchemaChangedError) and result.schema_restarts < max_schema_restarts:
+                result.schema_restarts += 1
+                continue
+            if change is not None:
+                raise change from None
+            raise
+        result.progress.extend(query.recentProgress)
+        return
+
+
+def _record_ledger(
+    spark: SparkSession,
+    ledger_path: str,
+    stream: str,
+    run_id: str | None,
+    result: IngestionResult,
+    checkpoint: str,
+) -> None:
+    observed = [LedgerEntry(entry["batch_id"], entry["path"], entry["records"]) for entry in result.files]
+    run_batches = {progress["batchId"] for progress in result.progress}
+    append_to_ledger(
+        spark, ledger_path, stream, run_id or str(uuid.uuid4()), observed, checkpoint, run_batches
+    )
+
+
+def _start(stream: DataFrame, checkpoint: str, on_batch: Callable[[DataFrame, int], None]) -> StreamingQuery:
+    return (
+        stream.writeStream.foreachBatch(on_batch)
+        .option("checkpointLocation", checkpoint)
+        .trigger(availableNow=True)
+        .start()
+    )
+
+
+def append_idempotently(table_path: str) -> Callable[[DataFrame, int, str], None]:
+    def write(batch: DataFrame, batch_id: int, app_id: str) -> None:
+        fault_point("before_write")
+        (
+            batch.write.format("delta")
+            .mode("append")
+            .option("txnAppId", app_id)
+            .option("txnVersion", batch_id)
+            .option("mergeSchema", "true")  # new columns from schema evolution
+            .save(table_path)
+        )
+        fault_point("after_write")
+
+    return write
+
+
+def transaction_app_id(checkpoint_dir: Path) -> str:
+    """The checkpoint's own id for Delta idempotent writes, made on first use."""
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    app_id_file = checkpoint_dir / APP_ID_FILE
+    if not app_id_file.exists():
+        temporary = app_id_file.with_suffix(".tmp")
+        temporary.write_text(str(uuid.uuid4()))
+        os.replace(temporary, app_id_file)
+    return app_id_file.read_text().strip()
+
+
+@contextmanager
+def exclusive_run(checkpoint_dir: Path, what: str) -> Iterator[None]:
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    with open(checkpoint_dir / LOCK_FILE, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "another process"
+            raise ConcurrentRunError(
+                f"{what} is already being updated by {holder}; wait for it to finish (the lock "
+                "is released as soon as that process ends, even if it crashed)."
+            ) from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"process {os.getpid()}")
+        lock.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def fault_point(name: str) -> None:
+    """Die here, as a crash would, when the fault-injection harness asks for this point."""
+    if os.environ.get(FAULT_POINT_ENV) == name:
+        os.kill(os.getpid(), 9)

@@ -1,0 +1,113 @@
+"""The per-file ingestion ledger: which run read which file, and how many records it gave.
+
+Spark's checkpoint knows which micro-batch took each file (``sources/0/<batch>``); the
+cloudFiles source counts each file's records in the same pass that ingests them (an
+``observe`` metric). After every run both are appended to one Delta table, queryable as
+``smart_factory.ingestion_ledger``. Files taken by a run that died before it could record
+them are recovered from the checkpoint on the next run, with their record count unknown.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
+
+LEDGER_TABLE = "smart_factory.ingestion_ledger"
+LEDGER_SCHEMA = StructType(
+    [
+        StructField("stream", StringType(), False),
+        StructField("run_id", StringType(), True),
+        StructField("batch_id", LongType(), False),
+        StructField("file_path", StringType(), False),
+        StructField("records", LongType(), True),
+        StructField("recorded_at", TimestampType(), False),
+    ]
+)
+RECOVERED_RUN = "interrupted run (recovered from the checkpoint)"
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    batch_id: int
+    file_path: str
+    records: int | None
+
+
+def normalise_file_path(path: str) -> str:
+    """``file:///a/b`` (checkpoint logs) and ``file:/a/b`` (``_metadata``) as one spelling.
+
+    >>> normalise_file_path("file:///tmp/x.json"), normalise_file_path("file:/tmp/x.json")
+    ('file:/tmp/x.json', 'file:/tmp/x.json')
+    """
+    if path.startswith("file:"):
+        return "file:/" + path[len("file:") :].lstrip("/")
+    return path
+
+
+def committed_source_files(checkpoint: str | Path) -> dict[str, int]:
+    """``{file: batch_id}`` for every file of a committed micro-batch of source 0."""
+    checkpoint = Path(checkpoint)
+    commits = checkpoint / "commits"
+    committed = (
+        {int(entry.name) for entry in commits.iterdir() if entry.name.isdigit()}
+        if commits.is_dir()
+        else set()
+    )
+    files: dict[str, int] = {}
+    source_log = checkpoint / "sources" / "0"
+    if not source_log.is_dir():
+        return files
+    # Spark compacts the log every few batches into "<n>.compact", which repeats earlier entries.
+    log_files = [entry for entry in source_log.iterdir() if entry.name.split(".")[0].isdigit()]
+    for log_file in sorted(log_files, key=lambda entry: int(entry.name.split(".")[0])):
+        for line in log_file.read_text(encoding="utf-8").splitlines()[1:]:
+            entry = json.loads(line)
+            if entry["batchId"] in committed:
+                files[normalise_file_path(entry["path"])] = int(entry["batchId"])
+    return files
+
+
+def append_to_ledger(
+    spark: SparkSession,
+    ledger_path: str,
+    stream: str,
+    run_id: str,
+    observed: list[LedgerEntry],
+    checkpoint: str | Path,
+    run_batches: set[int],
+) -> int:
+    """Record this run's files, plus committed files no run has recorded yet; one Delta commit.
+
+    A file of one of ``run_batches`` that no metric reported gave no records (Spark does not
+    even open an empty file); any other unrecorded file was taken by a run that died.
+    """
+    already = set()
+    if (Path(ledger_path) / "_delta_log").is_dir():
+        already = {
+            row.file_path
+            for row in spark.read.format("delta").load(ledger_path).where(F.col("stream") == stream)
+            .select("file_path").collect()
+        }  # fmt: skip
+    now = datetime.now(UTC).replace(tzinfo=None)
+    rows = {}
+    for entry in observed:
+        path = normalise_file_path(entry.file_path)
+        if path not in already:
+            rows[path] = (stream, run_id, entry.batch_id, path, entry.records, now)
+    for path, batch_id in committed_source_files(checkpoint).items():
+        if path not in already and path not in rows:
+            if batch_id in run_batches:
+                rows[path] = (stream, run_id, batch_id, path, 0, now)
+            else:
+                rows[path] = (stream, RECOVERED_RUN, batch_id, path, None, now)
+    if rows:
+        spark.createDataFrame(list(rows.values()), LEDGER_SCHEMA).write.format("delta").mode("append").save(
+            ledger_path
+        )
+    return len(rows)
