@@ -54,3 +54,28 @@ class SchemaChangedError(CloudFilesError):
 
 class NewColumnsRejected(CloudFilesError):
     """``failOnNewColumns``: data arrived with columns the schema does not have."""
+
+
+class PipelineDefinitionError(SmartFactoryError):
+    """A pipeline file defines something wrongly: the message names the file, line and dataset."""
+
+
+class PipelinePlanningError(SmartFactoryError):
+    """The dataflow graph cannot be built (unknown dataset, cycle, duplicate, bad expectation).
+
+    ``problems`` lists every problem found, each naming its file and line.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(
+            "The pipeline cannot run:\n" + "\n".join(f"  - {problem}" for problem in problems)
+        )
+        self.problems = problems
+
+
+class ExpectationFailed(SmartFactoryError):
+    """An ``expect_or_fail`` rule was broken: names the rule, the dataset and a sample row."""
+
+
+class PipelineSettingsError(SmartFactoryError):
+    """The pipeline settings file is invalid; the message names the file and the field."""

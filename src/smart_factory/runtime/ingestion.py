@@ -31,11 +31,12 @@ from pyspark.sql.streaming import StreamingQuery
 from smart_factory.errors import CloudFilesError, SchemaChangedError
 from smart_factory.runtime.cloud_files.source import schema_change_from
 from smart_factory.runtime.ledger import LedgerEntry, append_to_ledger
+from smart_factory.testing.fault_points import POINT_ENV, fault_point, fault_window
 
 APP_ID_FILE = "_txn_app_id"
 LOCK_FILE = "_run.lock"
-# A test hook: the fault-injection harness kills the process at these named points.
-FAULT_POINT_ENV = "SMART_FACTORY_FAULT_POINT"
+# The fault-injection harness kills the process at the named points marked below.
+FAULT_POINT_ENV = POINT_ENV
 
 
 class ConcurrentRunError(CloudFilesError):
@@ -107,8 +108,12 @@ def _run_until_done(
     result: IngestionResult,
     max_schema_restarts: int,
 ) -> None:
+    def on_batch(batch: DataFrame, batch_id: int) -> None:
+        fault_point("before_batch", batch_id=batch_id)
+        writer(batch, batch_id, app_id)
+
     while True:
-        query = _start(build_stream(), checkpoint, lambda batch, batch_id: writer(batch, batch_id, app_id))
+        query = _start(build_stream(), checkpoint, on_batch)
         try:
             query.awaitTermination()
         except Exception as error:
@@ -150,16 +155,17 @@ def _start(stream: DataFrame, checkpoint: str, on_batch: Callable[[DataFrame, in
 
 def append_idempotently(table_path: str) -> Callable[[DataFrame, int, str], None]:
     def write(batch: DataFrame, batch_id: int, app_id: str) -> None:
-        fault_point("before_write")
-        (
-            batch.write.format("delta")
-            .mode("append")
-            .option("txnAppId", app_id)
-            .option("txnVersion", batch_id)
-            .option("mergeSchema", "true")  # new columns from schema evolution
-            .save(table_path)
-        )
-        fault_point("after_write")
+        fault_point("before_write", batch_id=batch_id)
+        with fault_window("during_write", batch_id=batch_id, table_path=table_path):
+            (
+                batch.write.format("delta")
+                .mode("append")
+                .option("txnAppId", app_id)
+                .option("txnVersion", batch_id)
+                .option("mergeSchema", "true")  # new columns from schema evolution
+                .save(table_path)
+            )
+        fault_point("after_write", batch_id=batch_id)
 
     return write
 
@@ -197,8 +203,3 @@ def exclusive_run(checkpoint_dir: Path, what: str) -> Iterator[None]:
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
-
-def fault_point(name: str) -> None:
-    """Die here, as a crash would, when the fault-injection harness asks for this point."""
-    if os.environ.get(FAULT_POINT_ENV) == name:
-        os.kill(os.getpid(), 9)

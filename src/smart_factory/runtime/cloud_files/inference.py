@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import glob
 import json
-import os
+from fnmatch import fnmatch
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DataType, StringType, StructField, StructType
 
 from smart_factory.errors import CloudFilesError, CloudFilesOptionError
+from smart_factory.runtime.cloud_files.options import parse_byte_size
 from smart_factory.runtime.cloud_files.parsing import (
     BINARY_FILE_SCHEMA,
     FIELDS_COLUMN,
@@ -26,11 +27,28 @@ from smart_factory.runtime.cloud_files.parsing import (
     split_into_records,
 )
 
+DEFAULT_SAMPLE_FILES = 1000
+DEFAULT_SAMPLE_BYTES = 50 * 1024**3
+_SAMPLE_SIZE_CONF = "spark.databricks.cloudFiles.schemaInference.sampleSize.{}"
 
-def sample_files(path: str, max_files: int, max_bytes: int) -> list[str]:
+
+def sample_size_conf(spark: SparkSession, limit: str) -> int:
+    """The ``numFiles`` or ``numBytes`` sample limit, from the Spark conf Databricks documents."""
+    key = _SAMPLE_SIZE_CONF.format(limit)
+    value = spark.conf.get(key, None)
+    if value is None:
+        return DEFAULT_SAMPLE_FILES if limit == "numFiles" else DEFAULT_SAMPLE_BYTES
+    size = parse_byte_size(value) if limit == "numBytes" else (int(value) if value.strip().isdigit() else 0)
+    if not size:
+        raise CloudFilesOptionError(f"{key} must be a positive {'size' if limit == 'numBytes' else 'count'}, "
+                                    f"got {value!r}.")  # fmt: skip
+    return size
+
+
+def sample_files(path: str, max_files: int, max_bytes: int, glob_filter: str | None = None) -> list[str]:
     """The oldest files under ``path`` (a folder or a glob) up to either limit."""
-    candidates = _list_files(path)
-    candidates.sort(key=lambda file: (file.stat().st_mtime_ns, file.name))
+    candidates = [file for file in _list_files(path) if glob_filter is None or fnmatch(file.name, glob_filter)]
+    candidates.sort(key=lambda file: (file.stat().st_mtime_ns, str(file)))
     chosen, total = [], 0
     for file in candidates:
         if len(chosen) >= max_files or (chosen and total >= max_bytes):
@@ -43,22 +61,33 @@ def sample_files(path: str, max_files: int, max_bytes: int) -> list[str]:
 def _list_files(path: str) -> list[Path]:
     local = path.removeprefix("file:")
     if glob.has_magic(local):
-        return [Path(p) for p in glob.glob(local) if os.path.isfile(p)]
+        matches = [Path(p) for p in glob.glob(local)]
+        return [file for match in matches for file in ([match] if match.is_file() else _files_under(match))]
     root = Path(local)
     if root.is_file():
         return [root]
-    if not root.is_dir():
+    return _files_under(root)
+
+
+def _files_under(folder: Path) -> list[Path]:
+    # As Spark's file stream source lists them: every file in the folder tree, except hidden
+    # and underscore-prefixed files and folders (a checkpoint or _schemas kept inside).
+    if not folder.is_dir():
         return []
-    # Hidden and underscore-prefixed files are skipped, as Spark's file source skips them.
-    return [
-        file for file in root.iterdir()
-        if file.is_file() and not file.name.startswith((".", "_"))
-    ]  # fmt: skip
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.startswith((".", "_")):
+            continue
+        if entry.is_dir():
+            found.extend(_files_under(entry))
+        elif entry.is_file():
+            found.append(entry)
+    return found
 
 
-def records_of(spark: SparkSession, files: list[str], encoding: str) -> DataFrame:
+def records_of(spark: SparkSession, files: list[str], encoding: str, multiline: bool = False) -> DataFrame:
     binary = spark.read.format("binaryFile").schema(BINARY_FILE_SCHEMA).load(files)
-    return explode_records(split_into_records(binary, encoding))
+    return explode_records(split_into_records(binary, encoding, multiline))
 
 
 def infer_schema(
@@ -67,19 +96,17 @@ def infer_schema(
     *,
     infer_column_types: bool,
     encoding: str,
+    multiline: bool = False,
     only_columns: set[str] | None = None,
 ) -> StructType:
     """The schema of the records in ``files``: field names sorted, types strings or inferred.
 
     ``only_columns`` limits the result to those names (used when new columns arrive).
     """
-    records = records_of(spark, files, encoding).where(F.col(FIELDS_COLUMN).isNotNull())
+    records = records_of(spark, files, encoding, multiline).where(F.col(FIELDS_COLUMN).isNotNull())
     key_counts = {
         row.name: row["count"]
-        for row in records.select(F.explode(F.map_keys(FIELDS_COLUMN)).alias("name"))
-        .groupBy("name")
-        .count()
-        .collect()
+        for row in records.select(F.explode(F.map_keys(FIELDS_COLUMN)).alias("name")).groupBy("name").count().collect()
     }
     if infer_column_types:
         inferred = _infer_types(spark, records)
@@ -118,7 +145,14 @@ def apply_schema_hints(spark: SparkSession, schema: StructType, hints: str | Non
         return schema
     hinted = parse_ddl(spark, hints, setting="cloudFiles.schemaHints")
     by_name = {field.name.lower(): field for field in hinted.fields}
-    fields = [by_name.pop(field.name.lower(), field) for field in schema.fields]
+    # A hint matches its column whatever the case, but the column keeps the data's spelling:
+    # the records are looked up by that name.
+    fields = [
+        StructField(field.name, hint.dataType, hint.nullable, hint.metadata)
+        if (hint := by_name.pop(field.name.lower(), None))
+        else field
+        for field in schema.fields
+    ]
     return StructType(fields + list(by_name.values()))
 
 

@@ -47,6 +47,8 @@ _KNOWN_OPTIONS = frozenset(
 # Reader options (not cloudFiles.*) that this source understands or passes to Spark's file source.
 PASSED_THROUGH_OPTIONS = frozenset({"pathglobfilter", "recursivefilelookup"})
 UNDERSTOOD_READER_OPTIONS = frozenset({"rescueddatacolumn", "encoding", "multiline", "charset"})
+# Spark's file source takes one rate limit or the other; Auto Loader's default is 1000 files.
+DEFAULT_MAX_FILES_PER_TRIGGER = 1000
 
 
 @dataclass(frozen=True)
@@ -56,12 +58,14 @@ class CloudFilesOptions:
     infer_column_types: bool = False
     schema_hints: str | None = None
     evolution_mode: SchemaEvolutionMode | None = None  # None: Auto Loader's default, see below
-    max_files_per_trigger: int = 1000
-    max_bytes_per_trigger: str | None = None
-    sample_files: int = 1000
-    sample_bytes: int = 50 * 1024**3
+    max_files_per_trigger: int | None = None  # None: DEFAULT_MAX_FILES_PER_TRIGGER unless bytes are capped
+    max_bytes_per_trigger: int | None = None
+    # None: the Spark conf Databricks documents for it, else 1000 files / 50 GB (see inference).
+    sample_files: int | None = None
+    sample_bytes: int | None = None
     rescued_data_column: str | None = None
     encoding: str = "UTF-8"
+    multiline: bool = False
     passed_through: tuple[tuple[str, str], ...] = ()
 
     def effective_evolution_mode(self, schema_given: bool) -> SchemaEvolutionMode:
@@ -86,9 +90,7 @@ class CloudFilesOptions:
                 )
         file_format = lowered.get("cloudfiles.format")
         if not file_format:
-            raise CloudFilesOptionError(
-                "Auto Loader needs the file format: add .option('cloudFiles.format', 'json')."
-            )
+            raise CloudFilesOptionError("Auto Loader needs the file format: add .option('cloudFiles.format', 'json').")
         if file_format.lower() not in SUPPORTED_FORMATS:
             raise CloudFilesOptionError(
                 f"cloudFiles.format {file_format!r} is not supported here; use one of {SUPPORTED_FORMATS}."
@@ -101,21 +103,45 @@ class CloudFilesOptions:
                     f"cloudFiles.schemaEvolutionMode {mode!r} is not one of {', '.join(EVOLUTION_MODES)}."
                 )
             mode = matches[0]
+        _check_unsupported_values(lowered)
+        max_files = _positive_int(lowered, "cloudfiles.maxfilespertrigger", None)
+        max_bytes = _byte_size(lowered, "cloudfiles.maxbytespertrigger", None)
+        if max_files is not None and max_bytes is not None:
+            # Auto Loader stops at whichever limit is reached first; Spark's file source,
+            # which does the listing here, refuses to be given both.
+            raise CloudFilesOptionError(
+                "cloudFiles.maxFilesPerTrigger and cloudFiles.maxBytesPerTrigger are both set; here "
+                "only one rate limit can apply at a time. Keep the one that matters most."
+            )
         return cls(
             file_format=file_format.lower(),
             schema_location=lowered.get("cloudfiles.schemalocation"),
             infer_column_types=_boolean(lowered, "cloudfiles.infercolumntypes", False),
             schema_hints=lowered.get("cloudfiles.schemahints"),
             evolution_mode=mode,  # type: ignore[arg-type]
-            max_files_per_trigger=_positive_int(lowered, "cloudfiles.maxfilespertrigger", 1000),
-            max_bytes_per_trigger=lowered.get("cloudfiles.maxbytespertrigger"),
-            sample_files=_positive_int(lowered, "cloudfiles.schemainference.samplesize.numfiles", 1000),
-            sample_bytes=_byte_size(lowered, "cloudfiles.schemainference.samplesize.numbytes", 50 * 1024**3),
+            max_files_per_trigger=max_files,
+            max_bytes_per_trigger=max_bytes,
+            sample_files=_positive_int(lowered, "cloudfiles.schemainference.samplesize.numfiles", None),
+            sample_bytes=_byte_size(lowered, "cloudfiles.schemainference.samplesize.numbytes", None),
             rescued_data_column=lowered.get("rescueddatacolumn"),
             encoding=lowered.get("encoding") or lowered.get("charset") or "UTF-8",
-            passed_through=tuple(
-                (key, value) for key, value in lowered.items() if key in PASSED_THROUGH_OPTIONS
-            ),
+            multiline=_boolean(lowered, "multiline", False),
+            passed_through=tuple((key, value) for key, value in lowered.items() if key in PASSED_THROUGH_OPTIONS),
+        )
+
+
+def _check_unsupported_values(lowered: dict[str, str]) -> None:
+    # Known Auto Loader options whose non-default behaviour this source cannot give: an
+    # error now beats a stream that silently does something else.
+    if lowered.get("cloudfiles.includeexistingfiles", "true").strip().lower() != "true":
+        raise CloudFilesOptionError(
+            "cloudFiles.includeExistingFiles=false is not supported here: every file in the folder is "
+            "ingested on the first run. Start from an empty landing folder instead."
+        )
+    if lowered.get("cloudfiles.partitioncolumns", "").strip():
+        raise CloudFilesOptionError(
+            "cloudFiles.partitionColumns is not supported here: columns are not read from folder names. "
+            "Derive them from _metadata.file_path instead."
         )
 
 
@@ -136,7 +162,7 @@ def _boolean(options: dict[str, str], key: str, default: bool) -> bool:
     return value == "true"
 
 
-def _positive_int(options: dict[str, str], key: str, default: int) -> int:
+def _positive_int(options: dict[str, str], key: str, default: int | None) -> int | None:
     if key not in options:
         return default
     try:
@@ -144,9 +170,7 @@ def _positive_int(options: dict[str, str], key: str, default: int) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise CloudFilesOptionError(
-            f"{_display(key)} must be a whole number of at least 1, got {options[key]!r}."
-        )
+        raise CloudFilesOptionError(f"{_display(key)} must be a whole number of at least 1, got {options[key]!r}.")
     return value
 
 
@@ -154,14 +178,20 @@ _BYTE_UNITS = {"b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 
                "t": 1024**4, "tb": 1024**4}  # fmt: skip
 
 
-def _byte_size(options: dict[str, str], key: str, default: int) -> int:
+def _byte_size(options: dict[str, str], key: str, default: int | None) -> int | None:
     if key not in options:
         return default
-    text = options[key].strip().lower()
+    size = parse_byte_size(options[key])
+    if size is None:
+        raise CloudFilesOptionError(f"{_display(key)} must be a size such as 10gb or 512m, got {options[key]!r}.")
+    return size
+
+
+def parse_byte_size(text: str) -> int | None:
+    """``"10gb"``, ``"512m"``, ``"1024"`` as bytes; None when it is not a positive size."""
+    text = text.strip().lower()
     number = text.rstrip("abcdefghijklmnopqrstuvwxyz")
     unit = text[len(number) :] or "b"
-    if not number.isdigit() or unit not in _BYTE_UNITS:
-        raise CloudFilesOptionError(
-            f"{_display(key)} must be a size such as 10gb or 512m, got {options[key]!r}."
-        )
+    if not number.isdigit() or unit not in _BYTE_UNITS or int(number) < 1:
+        return None
     return int(number) * _BYTE_UNITS[unit]

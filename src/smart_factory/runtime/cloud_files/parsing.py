@@ -28,17 +28,20 @@ RECORD_COUNT_COLUMN = "_cloud_files_records"
 NEW_COLUMNS_ERROR = "CLOUD_FILES_NEW_COLUMNS"
 
 
-def split_into_records(files: DataFrame, encoding: str) -> DataFrame:
-    """One row per file with ``LINE_COLUMN`` holding the array of its records' JSON texts."""
+def split_into_records(files: DataFrame, encoding: str, multiline: bool = False) -> DataFrame:
+    """One row per file with ``LINE_COLUMN`` holding the array of its records' JSON texts.
+
+    A file whose text starts with ``[`` is one JSON array of records; with ``multiLine`` a
+    file is one JSON document (an object, or an array of them); otherwise JSON Lines.
+    """
     text = F.regexp_replace(F.decode(F.col("content"), encoding), "^\ufeff", "")
-    is_array = F.ltrim(text).startswith("[")
+    is_array = text.rlike(r"^\s*\[")
     # A broken array is kept as a single unparseable record, so it is seen, not lost.
     array_elements = F.coalesce(F.from_json(text, ArrayType(StringType())), F.array(text))
-    lines = F.split(text, r"\r?\n")
-    records = F.filter(F.when(is_array, array_elements).otherwise(lines), lambda r: F.trim(r) != "")
-    return files.select(F.col("path"), records.alias(LINE_COLUMN)).withColumn(
-        RECORD_COUNT_COLUMN, F.size(LINE_COLUMN)
-    )
+    lines = F.array(text) if multiline else F.split(text, r"\r?\n")
+    # Blank lines (and a file of whitespace only) hold no record.
+    records = F.filter(F.when(is_array, array_elements).otherwise(lines), lambda r: r.rlike(r"\S"))
+    return files.select(F.col("path"), records.alias(LINE_COLUMN)).withColumn(RECORD_COUNT_COLUMN, F.size(LINE_COLUMN))
 
 
 def explode_records(files_with_records: DataFrame) -> DataFrame:
@@ -74,9 +77,7 @@ def project_to_schema(
     """
     fields = [field for field in schema.fields if field.name != rescued_data_column]
     values = {field.name: typed_value(field) for field in fields}
-    exact_names = (
-        F.array(*[F.lit(field.name) for field in fields]) if fields else F.array().cast("array<string>")
-    )
+    exact_names = F.array(*[F.lit(field.name) for field in fields]) if fields else F.array().cast("array<string>")
     lower_names = F.array(*[F.lit(field.name.lower()) for field in fields]) if fields else exact_names
     record_fields = F.col(FIELDS_COLUMN)
 
@@ -98,32 +99,36 @@ def project_to_schema(
                 unknown = unknown & F.array_contains(lower_names, F.lower(key))
             return unknown | F.array_contains(mismatched, key)
 
-        rescued_fields = F.map_filter(record_fields, rescued)
+        rescued_names = F.map_keys(F.map_filter(record_fields, rescued))
+        # Rescued values keep their JSON types (40 stays a number, an object stays an object),
+        # so the record is parsed again as variants, but only when something was rescued.
+        as_variants = F.from_json(F.col(LINE_COLUMN), "map<string, variant>")
+        rescued_values = F.map_filter(as_variants, lambda key, _value: F.array_contains(rescued_names, key))
+        file_path = F.create_map(F.lit("_file_path"), F.col("path").cast("variant"))
         rescued_json = (
             F.when(
                 record_fields.isNull(),
                 F.to_json(F.create_map(F.lit("_corrupt_record"), F.col(LINE_COLUMN),
                                        F.lit("_file_path"), F.col("path"))),
             )
-            .when(
-                F.size(rescued_fields) > 0,
-                F.to_json(F.map_concat(rescued_fields, F.create_map(F.lit("_file_path"), F.col("path")))),
-            )
+            .when(F.size(rescued_names) > 0, F.to_json(F.map_concat(rescued_values, file_path)))
         )  # fmt: skip
         columns.append(rescued_json.alias(rescued_data_column))
 
     projected = records.select(*columns, F.col("path").alias("_cloud_files_path"), record_fields)
     if fail_on_new_columns_for is not None:
-        new_names = F.filter(
-            F.map_keys(record_fields), lambda key: ~F.array_contains(lower_names, F.lower(key))
+        new_names = F.filter(F.map_keys(record_fields), lambda key: ~F.array_contains(lower_names, F.lower(key)))
+        # The message carries JSON so any path or column name survives the trip back (see
+        # source.schema_change_from).
+        details = F.to_json(
+            F.struct(
+                F.lit(fail_on_new_columns_for).alias("schemaLocation"),
+                F.array_sort(new_names).alias("columns"),
+                F.col("_cloud_files_path").alias("file"),
+            )
         )
         check = F.when(
-            F.size(new_names) > 0,
-            F.raise_error(F.concat(
-                F.lit(f"[{NEW_COLUMNS_ERROR}] schemaLocation={fail_on_new_columns_for} columns="),
-                F.array_join(F.array_sort(new_names), ","),
-                F.lit(" file="), F.col("_cloud_files_path"), F.lit(" ["),
-            )),
+            F.size(new_names) > 0, F.raise_error(F.concat(F.lit(f"[{NEW_COLUMNS_ERROR}] "), details))
         ).otherwise(F.lit(True))  # fmt: skip
         projected = projected.where(F.coalesce(check.cast("boolean"), F.lit(True)))
     return projected.drop("_cloud_files_path", FIELDS_COLUMN)

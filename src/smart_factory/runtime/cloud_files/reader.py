@@ -26,9 +26,7 @@ def install_cloud_files() -> None:
     """Teach every ``DataStreamReader`` in this process the ``cloudFiles`` format."""
     if getattr(DataStreamReader.load, _INSTALLED, False):
         return
-    original = {
-        name: getattr(DataStreamReader, name) for name in ("format", "option", "options", "schema", "load")
-    }
+    original = {name: getattr(DataStreamReader, name) for name in ("format", "option", "options", "schema", "load")}
 
     def spec(reader: DataStreamReader) -> dict[str, Any]:
         if not hasattr(reader, _SPEC):

@@ -9,7 +9,7 @@ https://docs.databricks.com/en/ingestion/cloud-object-storage/auto-loader/index.
 
 from __future__ import annotations
 
-import re
+import json
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -24,8 +24,13 @@ from smart_factory.runtime.cloud_files.inference import (
     infer_schema,
     require_files,
     sample_files,
+    sample_size_conf,
 )
-from smart_factory.runtime.cloud_files.options import RESCUED_DATA_COLUMN, CloudFilesOptions
+from smart_factory.runtime.cloud_files.options import (
+    DEFAULT_MAX_FILES_PER_TRIGGER,
+    RESCUED_DATA_COLUMN,
+    CloudFilesOptions,
+)
 from smart_factory.runtime.cloud_files.parsing import (
     BINARY_FILE_SCHEMA,
     NEW_COLUMNS_ERROR,
@@ -43,7 +48,7 @@ managed_schema_location: ContextVar[str | None] = ContextVar("managed_schema_loc
 _NO_MAX_FILE_AGE = "36500d"
 # Which options built the stream that keeps its schema at a location, to evolve it on failure.
 _options_by_schema_location: dict[str, CloudFilesOptions] = {}
-_NEW_COLUMNS_PATTERN = re.compile(rf"\[{NEW_COLUMNS_ERROR}\] schemaLocation=(.*?) columns=(\S+) file=(\S+)")
+_NEW_COLUMNS_TAG = f"[{NEW_COLUMNS_ERROR}] "
 
 
 @dataclass(frozen=True)
@@ -84,13 +89,19 @@ class CloudFilesSource:
         latest = store.latest()
         if latest is not None:
             return latest[1]
-        files = sample_files(self.path, self.options.sample_files, self.options.sample_bytes)
+        files = sample_files(
+            self.path,
+            max_files=self.options.sample_files or sample_size_conf(self.spark, "numFiles"),
+            max_bytes=self.options.sample_bytes or sample_size_conf(self.spark, "numBytes"),
+            glob_filter=dict(self.options.passed_through).get("pathglobfilter"),
+        )
         require_files(files, self.path)
         inferred = infer_schema(
             self.spark,
             files,
             infer_column_types=self.options.infer_column_types,
             encoding=self.options.encoding,
+            multiline=self.options.multiline,
         )
         schema = apply_schema_hints(self.spark, inferred, self.options.schema_hints)
         store.save(schema)
@@ -99,21 +110,22 @@ class CloudFilesSource:
     def stream(self) -> DataFrame:
         schema = self.current_schema()
         reader = (
-            self.spark.readStream.format("binaryFile")
-            .schema(BINARY_FILE_SCHEMA)
-            .option("maxFileAge", _NO_MAX_FILE_AGE)
-            .option("maxFilesPerTrigger", str(self.options.max_files_per_trigger))
+            self.spark.readStream.format("binaryFile").schema(BINARY_FILE_SCHEMA).option("maxFileAge", _NO_MAX_FILE_AGE)
         )
-        if self.options.max_bytes_per_trigger:
-            reader = reader.option("maxBytesPerTrigger", self.options.max_bytes_per_trigger)
+        if self.options.max_bytes_per_trigger is not None:
+            reader = reader.option("maxBytesPerTrigger", str(self.options.max_bytes_per_trigger))
+        else:
+            max_files = self.options.max_files_per_trigger or DEFAULT_MAX_FILES_PER_TRIGGER
+            reader = reader.option("maxFilesPerTrigger", str(max_files))
+        # Auto Loader finds files in nested folders (landing/2026/01/05/…); Spark's file
+        # source only does when asked. Either way names starting with _ or . are skipped.
+        reader = reader.option("recursiveFileLookup", "true")
         for key, value in self.options.passed_through:
             reader = reader.option(key, value)
-        files = split_into_records(reader.load(self.path), self.options.encoding)
+        files = split_into_records(reader.load(self.path), self.options.encoding, self.options.multiline)
         files = files.observe(
             ledger_metric_name(self.path),
-            F.collect_list(F.struct(F.col("path"), F.col(RECORD_COUNT_COLUMN).alias("records"))).alias(
-                "files"
-            ),
+            F.collect_list(F.struct(F.col("path"), F.col(RECORD_COUNT_COLUMN).alias("records"))).alias("files"),
         )
         mode = self.evolution_mode
         if self.schema_location:
@@ -126,8 +138,7 @@ class CloudFilesSource:
             StructType(fields),
             rescued_data_column=self.rescued_data_column,
             # "none" ignores new fields unless a rescued-data column was asked for explicitly.
-            rescue_unknown_fields=mode == "rescue"
-            or (mode == "none" and bool(self.options.rescued_data_column)),
+            rescue_unknown_fields=mode == "rescue" or (mode == "none" and bool(self.options.rescued_data_column)),
             fail_on_new_columns_for=self.schema_location or ""
             if mode in ("addNewColumns", "failOnNewColumns")
             else None,
@@ -155,10 +166,10 @@ def schema_change_from(spark: SparkSession, error: BaseException) -> CloudFilesE
     :class:`SchemaChangedError`. In ``failOnNewColumns`` mode: :class:`NewColumnsRejected`.
     Returns None when ``error`` has another cause.
     """
-    match = _NEW_COLUMNS_PATTERN.search(exception_chain_text(error))
-    if match is None:
+    details = _new_columns_details(exception_chain_text(error))
+    if details is None:
         return None
-    location, columns, file_path = match.group(1), tuple(match.group(2).split(",")), match.group(3)
+    location, columns, file_path = details["schemaLocation"], tuple(details["columns"]), details["file"]
     options = _options_by_schema_location.get(location)
     mode = options.effective_evolution_mode(schema_given=False) if options else "failOnNewColumns"
     if options is None or mode == "failOnNewColumns" or not location:
@@ -184,3 +195,14 @@ def schema_change_from(spark: SparkSession, error: BaseException) -> CloudFilesE
         new_columns=columns,
         schema_version=version,
     )
+
+
+def _new_columns_details(text: str) -> dict | None:
+    start = text.find(_NEW_COLUMNS_TAG)
+    if start < 0:
+        return None
+    try:
+        details, _end = json.JSONDecoder().raw_decode(text, start + len(_NEW_COLUMNS_TAG))
+    except json.JSONDecodeError:
+        return None
+    return details

@@ -1,0 +1,254 @@
+"""Run one pipeline update: flows in dependency order, each table written once.
+
+Streaming tables read incrementally with their own checkpoints (everything available,
+then stop); materialized views are recomputed and replaced. Each write applies the
+dataset's expectations in the same pass. A failing flow fails the update: its own table
+keeps its previous version, flows downstream of it are skipped, flows already committed
+stay committed (Delta has no multi-table transactions) — and the event log says which.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pyspark.sql import DataFrame, SparkSession
+
+from smart_factory.errors import SmartFactoryError
+from smart_factory.lakehouse.catalog import register_table
+from smart_factory.lakehouse.paths import StoragePaths
+from smart_factory.runtime.cloud_files.source import managed_schema_location
+from smart_factory.runtime.delta_txn import committed_txn_version
+from smart_factory.runtime.event_log import EventLog
+from smart_factory.runtime.expectations import ExpectationCheck, QualityMetrics, expectation_failure_from
+from smart_factory.runtime.ingestion import fault_point, ingest_available
+from smart_factory.runtime.planner import PipelineGraph, PlannedDataset, PlannedFlow
+from smart_factory.runtime.reading import dataset_name, reading_with
+
+FlowState = Literal["QUEUED", "STARTING", "RUNNING", "COMPLETED", "FAILED", "SKIPPED"]
+
+
+@dataclass
+class FlowRun:
+    name: str
+    dataset: str
+    state: FlowState = "QUEUED"
+    metrics: QualityMetrics | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class PipelineLayout:
+    """Where one pipeline keeps its tables, checkpoints and inferred schemas."""
+
+    storage: StoragePaths
+    pipeline_dir: Path
+    target: str
+
+    def table_path(self, dataset: PlannedDataset) -> str:
+        if dataset.definition.path:
+            return dataset.definition.path
+        if dataset.definition.temporary:
+            return str(self.pipeline_dir / "tables" / dataset.name)
+        return str(self.storage.table(f"{self.target}.{dataset.name}"))
+
+    def checkpoint(self, flow: PlannedFlow) -> str:
+        return str(self.pipeline_dir / "checkpoints" / flow.dataset / flow.definition.name)
+
+    def schema_location(self, dataset: str, flow: str) -> str:
+        return str(self.pipeline_dir / "schemas" / dataset / flow)
+
+    @property
+    def ledger_path(self) -> str:
+        return str(self.storage.table(f"{self.target}.ingestion_ledger"))
+
+    def reset(self, dataset: PlannedDataset) -> None:
+        """Full refresh: forget the table's data, checkpoints and inferred schemas."""
+        for folder in (
+            Path(self.table_path(dataset)),
+            self.pipeline_dir / "checkpoints" / dataset.name,
+            self.pipeline_dir / "schemas" / dataset.name,
+        ):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+class _ExecutionReader:
+    """``dlt.read*`` during an update: the Delta tables written earlier in this update."""
+
+    def __init__(self, spark: SparkSession, graph: PipelineGraph, layout: PipelineLayout) -> None:
+        self.spark, self.graph, self.layout = spark, graph, layout
+
+    def owns(self, name: str) -> bool:
+        return dataset_name(name, self.layout.target) in self.graph.datasets
+
+    def read(self, name: str, streaming: bool) -> DataFrame:
+        dataset = self.graph.datasets[dataset_name(name, self.layout.target)]
+        if dataset.kind == "view":
+            return dataset.flows[0].definition.query()
+        path = self.layout.table_path(dataset)
+        if streaming:
+            return self.spark.readStream.format("delta").load(path)
+        return self.spark.read.format("delta").load(path)
+
+
+@dataclass
+class UpdateExecutor:
+    spark: SparkSession
+    graph: PipelineGraph
+    layout: PipelineLayout
+    events: EventLog
+    on_progress: Callable[[FlowRun], None] = lambda run: None
+    flow_runs: dict[str, FlowRun] = field(default_factory=dict)
+
+    def run(self) -> list[FlowRun]:
+        for dataset in self.graph.stored():
+            for flow in dataset.flows:
+                self.flow_runs[flow.definition.name] = FlowRun(flow.definition.name, dataset.name)
+        failed_datasets: set[str] = set()
+        for dataset in self.graph.stored():
+            blocked = self._failed_upstream(dataset, failed_datasets)
+            for flow in dataset.flows:
+                run = self.flow_runs[flow.definition.name]
+                if blocked:
+                    self._set_state(run, "SKIPPED", message=f"skipped: upstream '{blocked}' failed")
+                    continue
+                self._run_flow(dataset, flow, run)
+                if run.state == "FAILED":
+                    failed_datasets.add(dataset.name)
+            if dataset.name not in failed_datasets and not blocked:
+                self._publish(dataset)
+        return list(self.flow_runs.values())
+
+    def _publish(self, dataset: PlannedDataset) -> None:
+        """Make a target-schema table queryable by name (``smart_factory.<table>``)."""
+        if dataset.definition.temporary or dataset.definition.path:
+            return
+        if (Path(self.layout.table_path(dataset)) / "_delta_log").is_dir():
+            register_table(self.spark, self.layout.storage, f"{self.layout.target}.{dataset.name}")
+
+    def _failed_upstream(self, dataset: PlannedDataset, failed: set[str]) -> str | None:
+        pending = list(dataset.inputs)
+        seen: set[str] = set()
+        while pending:
+            name = pending.pop()
+            if name in failed:
+                return name
+            if name not in seen:
+                seen.add(name)
+                pending.extend(self.graph.datasets[name].inputs)
+        return None
+
+    def _run_flow(self, dataset: PlannedDataset, flow: PlannedFlow, run: FlowRun) -> None:
+        started = time.perf_counter()
+        self._set_state(run, "STARTING")
+        self._set_state(run, "RUNNING")
+        try:
+            with self._flow_context(flow):
+                if dataset.kind == "streaming_table":
+                    run.metrics = self._run_streaming(dataset, flow)
+                else:
+                    run.metrics = self._refresh_materialized_view(dataset, flow)
+        except Exception as error:  # a flow's failure is recorded, never crashes the update
+            failure = expectation_failure_from(error) or (error if isinstance(error, SmartFactoryError) else None)
+            run.error = str(failure) if failure else _first_line(error)
+            run.seconds = time.perf_counter() - started
+            self._set_state(run, "FAILED", level="ERROR", error=run.error)
+            return
+        run.seconds = time.perf_counter() - started
+        self._set_state(run, "COMPLETED")
+
+    @contextmanager
+    def _flow_context(self, flow: PlannedFlow) -> Iterator[None]:
+        token = managed_schema_location.set(self.layout.schema_location(flow.dataset, flow.definition.name))
+        saved_conf = {key: self.spark.conf.get(key, None) for key in flow.definition.spark_conf}
+        for key, value in flow.definition.spark_conf.items():
+            self.spark.conf.set(key, value)
+        try:
+            with reading_with(_ExecutionReader(self.spark, self.graph, self.layout)):
+                yield
+        finally:
+            managed_schema_location.reset(token)
+            for key, value in saved_conf.items():
+                self.spark.conf.unset(key) if value is None else self.spark.conf.set(key, value)
+
+    def _run_streaming(self, dataset: PlannedDataset, flow: PlannedFlow) -> QualityMetrics:
+        table_path = self.layout.table_path(dataset)
+        totals = QualityMetrics.empty(dataset.name, dataset.expectations)
+
+        def write_batch(batch: DataFrame, batch_id: int, app_id: str) -> None:
+            nonlocal totals
+            last = committed_txn_version(self.spark, table_path, app_id)
+            if last is not None and batch_id <= last:
+                return  # already in the table: a replay after a crash
+            fault_point("before_write")
+            check = ExpectationCheck(dataset.name, dataset.expectations)
+            writer = check.apply(batch).write.format("delta").mode("append")
+            writer = writer.option("txnAppId", app_id).option("txnVersion", batch_id).option("mergeSchema", "true")
+            _with_layout_options(writer, dataset).save(table_path)
+            fault_point("after_write")
+            totals = totals + check.metrics()
+
+        ingest_available(
+            self.spark,
+            flow.definition.query,
+            table_path,
+            self.layout.checkpoint(flow),
+            write_batch=write_batch,
+            ledger_path=self.layout.ledger_path,
+            run_id=self.events.update_id,
+        )
+        return totals
+
+    def _refresh_materialized_view(self, dataset: PlannedDataset, flow: PlannedFlow) -> QualityMetrics:
+        frame = flow.definition.query()
+        check = ExpectationCheck(dataset.name, dataset.expectations)
+        writer = check.apply(frame).write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+        _with_layout_options(writer, dataset).save(self.layout.table_path(dataset))
+        return check.metrics()
+
+    def _set_state(self, run: FlowRun, state: FlowState, *, level: str = "INFO", error: str | None = None,
+                   message: str | None = None) -> None:  # fmt: skip
+        run.state = state
+        details: dict[str, Any] = {"status": state}
+        if state == "COMPLETED" and run.metrics is not None:
+            details["metrics"] = {
+                "num_output_rows": run.metrics.output_rows,
+                "executor_time_ms": int(run.seconds * 1000),
+            }
+            details["data_quality"] = {
+                "dropped_records": run.metrics.dropped_records,
+                "expectations": [
+                    {"name": r.name, "dataset": r.dataset, "passed_records": r.passed_records,
+                     "failed_records": r.failed_records}
+                    for r in run.metrics.expectations
+                ],
+            }  # fmt: skip
+        self.events.emit(
+            "flow_progress",
+            message or f"Flow '{run.name}' is {state}." + (f" {error}" if error else ""),
+            details,
+            level=level,
+            flow_name=run.name,
+            dataset_name=run.dataset,
+            error=error,
+        )
+        self.on_progress(run)
+
+
+def _with_layout_options(writer: Any, dataset: PlannedDataset) -> Any:
+    if dataset.definition.partition_cols:
+        writer = writer.partitionBy(*dataset.definition.partition_cols)
+    for key, value in dataset.definition.table_properties.items():
+        writer = writer.option(key, value)
+    return writer
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text.splitlines()[0] if text else ''}"

@@ -1,0 +1,186 @@
+"""A pipeline: settings, its source files, and updates — the notebook and CLI entry point.
+
+pipeline = Pipeline.load("pipelines/pipeline.yml")
+pipeline.validate()          # plan only: every problem, with file and line
+update = pipeline.run()      # one triggered update
+update.state                 # "COMPLETED"
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+
+from smart_factory.errors import SmartFactoryError
+from smart_factory.lakehouse import get_spark, storage_of
+from smart_factory.lakehouse.catalog import register_table
+from smart_factory.lakehouse.volumes import resolve_path
+from smart_factory.runtime.cloud_files import install_cloud_files
+from smart_factory.runtime.event_log import EVENT_LOG_TABLE, EventLog
+from smart_factory.runtime.executor import FlowRun, PipelineLayout, UpdateExecutor
+from smart_factory.runtime.ingestion import ConcurrentRunError, exclusive_run
+from smart_factory.runtime.loader import load_pipeline_files
+from smart_factory.runtime.planner import PipelineGraph, plan_pipeline
+from smart_factory.runtime.settings import PipelineSettings
+
+UpdateState = str  # INITIALIZING, SETTING_UP_TABLES, RUNNING, COMPLETED, FAILED, CANCELED
+
+
+@dataclass
+class UpdateResult:
+    update_id: str
+    state: UpdateState
+    flows: list[FlowRun] = field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+
+    def flow(self, name: str) -> FlowRun:
+        return next(run for run in self.flows if run.name == name)
+
+
+@dataclass
+class Pipeline:
+    settings: PipelineSettings
+    spark: SparkSession
+
+    @classmethod
+    def load(cls, settings_file: str | Path, spark: SparkSession | None = None) -> Pipeline:
+        settings = PipelineSettings.load(settings_file)
+        return cls(settings, spark or get_spark())
+
+    @property
+    def layout(self) -> PipelineLayout:
+        storage = storage_of(self.spark)
+        folder = (
+            Path(resolve_path(self.settings.storage))
+            if self.settings.storage
+            else storage.pipelines / self.settings.name
+        )
+        return PipelineLayout(storage, folder, self.settings.target)
+
+    @property
+    def pipeline_id(self) -> str:
+        id_file = self.layout.pipeline_dir / "pipeline_id"
+        if not id_file.exists():
+            id_file.parent.mkdir(parents=True, exist_ok=True)
+            id_file.write_text(str(uuid.uuid5(uuid.NAMESPACE_URL, f"smart-factory:{self.settings.name}")))
+        return id_file.read_text().strip()
+
+    @property
+    def event_log_path(self) -> str:
+        return str(self.layout.storage.table(f"{self.settings.target}.{EVENT_LOG_TABLE}"))
+
+    def validate(self) -> PipelineGraph:
+        """Load the files and plan the graph; raises with every problem found. Writes no data."""
+        install_cloud_files()
+        for key, value in self.settings.configuration.items():
+            self.spark.conf.set(key, value)
+        registry = load_pipeline_files(list(self.settings.libraries), self.spark)
+        return plan_pipeline(self.spark, registry, self.settings.target, self.layout.schema_location)
+
+    def run(
+        self,
+        full_refresh: bool | list[str] = False,
+        on_progress: Callable[[FlowRun], None] | None = None,
+    ) -> UpdateResult:
+        """One triggered update. Refused if another process is running this pipeline."""
+        started = time.perf_counter()
+        layout = self.layout
+        update_id = str(uuid.uuid4())
+        events = EventLog(self.spark, self.event_log_path, self.pipeline_id, self.settings.name, update_id,
+                          self.settings.target)  # fmt: skip
+        result = UpdateResult(update_id, "INITIALIZING")
+        try:
+            with exclusive_run(layout.pipeline_dir, what=f"pipeline {self.settings.name}"):
+                events.emit("create_update", f"Update {update_id[:8]} started.",
+                            {"cause": "API_CALL", "full_refresh": bool(full_refresh)}, flush=True)  # fmt: skip
+                self._progress(events, result, "INITIALIZING")
+                for notice in self.settings.notices:
+                    events.emit("notice", notice, {"notice": notice}, level="WARN")
+                self._progress(events, result, "SETTING_UP_TABLES")
+                graph = self.validate()
+                self._emit_definitions(events, graph)
+                self._apply_full_refresh(graph, layout, full_refresh)
+                self._progress(events, result, "RUNNING")
+                executor = UpdateExecutor(self.spark, graph, layout, events, on_progress or (lambda run: None))
+                result.flows = executor.run()
+                failed = [run for run in result.flows if run.state == "FAILED"]
+                if failed:
+                    result.error = "; ".join(f"flow '{run.name}' failed: {run.error}" for run in failed)
+                self._progress(events, result, "FAILED" if failed else "COMPLETED", error=result.error)
+        except ConcurrentRunError:
+            raise
+        except KeyboardInterrupt:
+            self._progress(events, result, "CANCELED", error="interrupted")
+            raise
+        except SmartFactoryError as error:
+            result.error = str(error)
+            self._progress(events, result, "FAILED", error=result.error)
+        finally:
+            events.flush()
+            self._publish_event_log()
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def events(self) -> DataFrame:
+        """The event log, newest last."""
+        return (
+            self.spark.read.format("delta")
+            .load(self.event_log_path)
+            .orderBy("timestamp", "sequence.control_plane_seq_no")
+        )
+
+    def _progress(self, events: EventLog, result: UpdateResult, state: UpdateState, error: str | None = None) -> None:
+        result.state = state
+        events.emit(
+            "update_progress",
+            f"Update {result.update_id[:8]} is {state}." + (f" {error}" if error else ""),
+            {"state": state},
+            level="ERROR" if state == "FAILED" else "INFO",
+            error=error,
+        )
+
+    def _emit_definitions(self, events: EventLog, graph: PipelineGraph) -> None:
+        for dataset in graph.datasets.values():
+            for flow in dataset.flows:
+                events.emit(
+                    "flow_definition",
+                    f"Flow '{flow.definition.name}' is defined as {dataset.kind.replace('_', ' ')} '{dataset.name}'.",
+                    {
+                        "output_dataset": dataset.name,
+                        "input_datasets": sorted(flow.inputs),
+                        "flow_type": dataset.kind,
+                        "schema": [
+                            {"name": f.name, "data_type": f.dataType.simpleString()} for f in flow.schema.fields
+                        ],
+                        "expectations": [
+                            {"name": e.name, "constraint": e.constraint, "action": e.action}
+                            for e in dataset.expectations
+                        ],
+                        "source_code_location": str(flow.definition.location),
+                    },
+                    flow_name=flow.definition.name,
+                    dataset_name=dataset.name,
+                )
+
+    def _apply_full_refresh(self, graph: PipelineGraph, layout: PipelineLayout, full_refresh: bool | list[str]) -> None:
+        if not full_refresh:
+            return
+        names = set(graph.datasets) if full_refresh is True else set(full_refresh)
+        unknown = names - set(graph.datasets)
+        if unknown:
+            raise SmartFactoryError(f"--full-refresh names unknown datasets: {', '.join(sorted(unknown))}")
+        for name in names:
+            dataset = graph.datasets[name]
+            if dataset.kind != "view":
+                layout.reset(dataset)
+                self.spark.sql(f"DROP TABLE IF EXISTS `{self.settings.target}`.`{name}`")
+
+    def _publish_event_log(self) -> None:
+        if (Path(self.event_log_path) / "_delta_log").is_dir():
+            register_table(self.spark, self.layout.storage, f"{self.settings.target}.{EVENT_LOG_TABLE}")
