@@ -6,6 +6,7 @@ cluster by passing (or exporting) a ``spark://host:7077`` master URL.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -81,8 +82,7 @@ def get_spark(
             spark = builder.getOrCreate()
     except PySparkRuntimeError as error:
         raise EnvironmentProblem(
-            f"Spark could not start ({_last_lines(driver_log) or error}). "
-            f"The JVM's full output is in {driver_log}."
+            f"Spark could not start ({_last_lines(driver_log) or error}). The JVM's full output is in {driver_log}."
         ) from None
     _attach(spark, storage)
     return spark
@@ -116,7 +116,17 @@ def _reuse(spark: SparkSession, storage: StoragePaths) -> SparkSession:
     return spark
 
 
+def _quiet_python_side_loggers() -> None:
+    # PySpark logs every analysis error it raises as a JSON line on stderr, even when the
+    # caller catches it: the error itself still reaches the caller, the duplicate does not.
+    from pyspark.logger import PySparkLogger
+
+    for name in ("DataFrameQueryContextLogger", "SQLQueryContextLogger"):
+        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
+
+
 def _attach(spark: SparkSession, storage: StoragePaths) -> None:
+    _quiet_python_side_loggers()
     spark.conf.set(_STORAGE_ROOT_CONF, str(storage.root))
     install_volume_paths(storage)
     ensure_schema(spark, storage, SCHEMA)

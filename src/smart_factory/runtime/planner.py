@@ -101,6 +101,7 @@ class _Planner:
         self.frames: dict[str, DataFrame] = {}  # each dataset's planned DataFrame
         self.evaluating: list[tuple[str, PlannedFlow | None]] = []
         self.order: list[str] = []
+        self.cycles_reported: set[frozenset[str]] = set()
         self._index(registry)
 
     def _index(self, registry: PipelineRegistry) -> None:
@@ -116,9 +117,7 @@ class _Planner:
         for flow in registry.flows:
             target = dataset_name(flow.target, self.target)
             if target not in self.definitions:
-                self.problems.append(
-                    f"{flow.location}: flow '{flow.name}' writes to unknown dataset '{flow.target}'"
-                )
+                self.problems.append(f"{flow.location}: flow '{flow.name}' writes to unknown dataset '{flow.target}'")
                 continue
             target_kind = self.definitions[target].kind
             if flow.name != target and target_kind in ("materialized_view", "view"):
@@ -128,11 +127,10 @@ class _Planner:
                 )
                 continue
             self.flows_by_target.setdefault(target, []).append(flow)
-        seen_flow_names: dict[str, FlowDefinition] = {}
+        flow_names = [flow.name for flow in registry.flows]
         for flow in registry.flows:
-            if flow.name in seen_flow_names and seen_flow_names[flow.name] is not flow:
+            if flow.name != flow.target and flow_names.count(flow.name) > 1:
                 self.problems.append(f"{flow.location}: flow name '{flow.name}' is used twice")
-            seen_flow_names[flow.name] = flow
 
     def plan(self) -> PipelineGraph:
         with reading_with(_PlanningReader(self)):
@@ -148,8 +146,10 @@ class _Planner:
         if any(evaluating == name for evaluating, _ in self.evaluating):
             cycle = [evaluating for evaluating, _ in self.evaluating]
             cycle = [*cycle[cycle.index(name) :], name]
-            where = ", ".join(f"{n} ({self.definitions[n].location})" for n in cycle[:-1])
-            self.problems.append(f"cycle in the dataflow graph: {' -> '.join(cycle)}: {where}")
+            if frozenset(cycle) not in self.cycles_reported:
+                self.cycles_reported.add(frozenset(cycle))
+                where = ", ".join(f"{n} ({self.definitions[n].location})" for n in cycle[:-1])
+                self.problems.append(f"cycle in the dataflow graph: {' -> '.join(cycle)}: {where}")
             return None
         definition = self.definitions[name]
         if definition.kind == "view":
@@ -227,9 +227,7 @@ class _Planner:
             self.problems.append(f"{flow.definition.location}: dataset '{definition.name}': {error}")
             return None
         except PySparkException as error:
-            self.problems.append(
-                f"{flow.definition.location}: dataset '{definition.name}': {_first_line(error)}"
-            )
+            self.problems.append(f"{flow.definition.location}: dataset '{definition.name}': {_first_line(error)}")
             return None
         finally:
             managed_schema_location.reset(token)
@@ -237,9 +235,7 @@ class _Planner:
 
     def read(self, name: str, streaming: bool) -> DataFrame:
         reader_name, current_flow = self.evaluating[-1]
-        reader_location = (
-            current_flow.definition.location if current_flow else self.definitions[reader_name].location
-        )
+        reader_location = current_flow.definition.location if current_flow else self.definitions[reader_name].location
         target = dataset_name(name, self.target)
         if target not in self.definitions:
             self.problems.append(f"{reader_location}: dataset '{reader_name}' reads unknown dataset '{name}'")
