@@ -34,3 +34,19 @@ def make_pipeline(
         base=folder,
     )
     return Pipeline(settings, spark)
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def smart_factory_pipeline(spark: SparkSession, folder: Path, landing: Path, registry: Path) -> Pipeline:
+    """The real pipelines/dlt_pipeline.py, in its own target schema, reading ``landing``."""
+    import yaml
+
+    raw = yaml.safe_load((REPO / "pipelines" / "pipeline.yml").read_text())
+    target = f"factory_{uuid.uuid4().hex[:8]}"
+    raw.update(name=f"Smart_Factory_{target}", target=target, storage=str(folder / "storage"))
+    raw["configuration"].update(
+        {"smart_factory.landing_path": str(landing), "smart_factory.device_registry_path": str(registry)}
+    )
+    return Pipeline(PipelineSettings.from_mapping(raw, base=REPO / "pipelines"), spark)

@@ -123,6 +123,9 @@ def _quiet_python_side_loggers() -> None:
 
     for name in ("DataFrameQueryContextLogger", "SQLQueryContextLogger"):
         PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
+    # Py4J logs (with a traceback) every exception a Python callback such as foreachBatch
+    # raises, before Spark hands the same exception to the caller.
+    logging.getLogger("py4j.clientserver").setLevel(logging.CRITICAL)
 
 
 def _attach(spark: SparkSession, storage: StoragePaths) -> None:
