@@ -26,13 +26,17 @@ READINGS_LANDING = f"{LANDING_VOLUME}/sensor_readings"
 DEVICE_REGISTRY_LANDING = f"{LANDING_VOLUME}/device_registry"
 
 
-def _default_storage_root() -> Path:
-    # In a source checkout (the workshop's normal case) data/ sits beside pyproject.toml,
-    # wherever the notebook or command was started from.
+def checkout_root() -> Path | None:
+    """The source checkout this package runs from (the workshop's normal case), if any."""
     checkout = Path(__file__).resolve().parents[3]
     if (checkout / "pyproject.toml").is_file() and (checkout / "src" / "smart_factory").is_dir():
-        return checkout / "data"
-    return Path.cwd() / "data"
+        return checkout
+    return None
+
+
+def _default_storage_root() -> Path:
+    # data/ sits beside pyproject.toml, wherever the notebook or command was started from.
+    return (checkout_root() or Path.cwd()) / "data"
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,11 @@ def normalise_file_path(path: str) -> str:
     return path
 
 
-def committed_source_files(checkpoint: str | Path) -> dict[str, int]:
-    """``{file: batch_id}`` for every file of a committed micro-batch of source 0."""
+RECORDED_THROUGH_FILE = "_ledger_recorded_through"
+
+
+def committed_source_files(checkpoint: str | Path, after_batch: int = -1) -> dict[str, int]:
+    """``{file: batch_id}`` for every file of a committed micro-batch of source 0 after ``after_batch``."""
     checkpoint = Path(checkpoint)
     commits = checkpoint / "commits"
     committed = (
@@ -68,7 +71,7 @@ def committed_source_files(checkpoint: str | Path) -> dict[str, int]:
     for log_file in sorted(log_files, key=lambda entry: int(entry.name.split(".")[0])):
         for line in log_file.read_text(encoding="utf-8").splitlines()[1:]:
             entry = json.loads(line)
-            if entry["batchId"] in committed:
+            if entry["batchId"] in committed and entry["batchId"] > after_batch:
                 files[normalise_file_path(entry["path"])] = int(entry["batchId"])
     return files
 
@@ -87,6 +90,22 @@ def append_to_ledger(
     A file of one of ``run_batches`` that no metric reported gave no records (Spark does not
     even open an empty file); any other unrecorded file was taken by a run that died.
     """
+    now = datetime.now(UTC).replace(tzinfo=None)
+    candidates: dict[str, tuple] = {}
+    for entry in observed:
+        path = normalise_file_path(entry.file_path)
+        candidates[path] = (stream, run_id, entry.batch_id, path, entry.records, now)
+    marker = Path(checkpoint) / RECORDED_THROUGH_FILE
+    recorded_through = int(marker.read_text()) if marker.exists() else -1
+    for path, batch_id in committed_source_files(checkpoint, after_batch=recorded_through).items():
+        if path not in candidates:
+            # A file of this run that no metric reported gave no records (Spark does not even
+            # open an empty file); any other was taken by a run that died before recording it.
+            recovered = batch_id not in run_batches
+            candidates[path] = (stream, RECOVERED_RUN if recovered else run_id, batch_id, path,
+                                None if recovered else 0, now)  # fmt: skip
+    if not candidates:
+        return 0  # not an Auto Loader stream, or nothing new: no need to read the ledger
     already = set()
     if (Path(ledger_path) / "_delta_log").is_dir():
         already = {
@@ -94,20 +113,11 @@ def append_to_ledger(
             for row in spark.read.format("delta").load(ledger_path).where(F.col("stream") == stream)
             .select("file_path").collect()
         }  # fmt: skip
-    now = datetime.now(UTC).replace(tzinfo=None)
-    rows = {}
-    for entry in observed:
-        path = normalise_file_path(entry.file_path)
-        if path not in already:
-            rows[path] = (stream, run_id, entry.batch_id, path, entry.records, now)
-    for path, batch_id in committed_source_files(checkpoint).items():
-        if path not in already and path not in rows:
-            if batch_id in run_batches:
-                rows[path] = (stream, run_id, batch_id, path, 0, now)
-            else:
-                rows[path] = (stream, RECOVERED_RUN, batch_id, path, None, now)
+    rows = {path: row for path, row in candidates.items() if path not in already}
     if rows:
         spark.createDataFrame(list(rows.values()), LEDGER_SCHEMA).write.format("delta").mode("append").save(
             ledger_path
         )
+    # Remember how far the ledger is complete, so later runs need not look at older batches.
+    marker.write_text(str(max((row[2] for row in candidates.values()), default=recorded_through)))
     return len(rows)
