@@ -1,0 +1,164 @@
+"""Named places where a run can be made to crash, for the fault-injection harness.
+
+Runtime code marks the places (``fault_point("after_write", batch_id=…)``); nothing happens
+unless the process was started with ``SMART_FACTORY_FAULT_POINT`` naming one of them, as
+:mod:`smart_factory.testing.faults` starts its child processes::
+
+    SMART_FACTORY_FAULT_POINT=after_write   the point (see FAULT_POINTS)
+    SMART_FACTORY_FAULT_BATCH=1             only at this micro-batch id (default: the first reached)
+    SMART_FACTORY_FAULT_ACTION=kill         kill (default), or hang until killed from outside
+    SMART_FACTORY_FAULT_REPORT=/tmp/r.json  where to say which point fired, before acting
+
+A kill is SIGKILL, so no ``finally`` block, shutdown hook or buffered write runs: what a
+power cut or the OOM killer does. When this process leads its process group (the harness
+starts children that way) the whole group dies at once, Spark's JVM included; killing
+only Python would leave the JVM free to finish the write it was doing before it noticed.
+
+This module is imported by runtime code, so it (and what it imports) uses the standard library only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from smart_factory.testing.delta_log import data_files_on_disk, latest_version
+
+POINT_ENV = "SMART_FACTORY_FAULT_POINT"
+BATCH_ENV = "SMART_FACTORY_FAULT_BATCH"
+ACTION_ENV = "SMART_FACTORY_FAULT_ACTION"
+REPORT_ENV = "SMART_FACTORY_FAULT_REPORT"
+FAULT_ENVIRONMENT = (POINT_ENV, BATCH_ENV, ACTION_ENV, REPORT_ENV)
+ACTIONS = ("kill", "hang")
+# How often the during-write watcher looks at the table folder. A small append spends tens
+# of milliseconds between its first data file and its commit, so this leaves a wide margin.
+_WATCH_INTERVAL_SECONDS = 0.0005
+
+
+@dataclass(frozen=True)
+class FaultPoint:
+    name: str
+    where: str
+    # A window spans an operation (marked with `fault_window`); a point is one moment.
+    is_window: bool = False
+
+
+FAULT_POINTS: dict[str, FaultPoint] = {
+    point.name: point
+    for point in (
+        FaultPoint("before_batch", "a micro-batch has started; nothing of it is written yet"),
+        FaultPoint("before_write", "just before the micro-batch's Delta write starts"),
+        FaultPoint(
+            "during_write",
+            "a data file of the micro-batch is in the table folder but its Delta commit is not",
+            is_window=True,
+        ),
+        FaultPoint("after_write", "the Delta commit is done; Spark's checkpoint commit is not"),
+    )
+}
+
+
+class FaultInjectionError(ValueError):
+    """A fault-injection setting names no known point or action; the message lists them."""
+
+
+def check_fault(point: str, action: str = "kill") -> FaultPoint:
+    """The registered point called ``point``, after checking ``action`` too."""
+    if point not in FAULT_POINTS:
+        raise FaultInjectionError(f"Unknown fault point {point!r}; the known points are {', '.join(FAULT_POINTS)}.")
+    if action not in ACTIONS:
+        raise FaultInjectionError(f"Unknown fault action {action!r}; choose one of {', '.join(ACTIONS)}.")
+    if action == "hang" and FAULT_POINTS[point].is_window:
+        raise FaultInjectionError(
+            f"{point} cannot hang: the write it watches goes on in the JVM regardless. "
+            "Hang at a point instead (before_batch, before_write or after_write)."
+        )
+    return FAULT_POINTS[point]
+
+
+def fault_point(name: str, *, batch_id: int | None = None) -> None:
+    """Crash here when the harness asked for this point (and this micro-batch)."""
+    if _armed(name, batch_id):
+        _fire(name, batch_id, details={})
+
+
+@contextmanager
+def fault_window(name: str, *, batch_id: int | None = None, table_path: str | None = None) -> Iterator[None]:
+    """Mark a Delta write in progress; crash while it has written data but not committed.
+
+    A watcher thread compares the table folder with how it was on entry: as soon as a new
+    data file is there and no new ``_delta_log`` commit, the process is killed. If the
+    commit shows up first (a write too quick to catch) the report says so and nothing is
+    killed, so the harness can tell a missed window from a crash.
+    """
+    if not _armed(name, batch_id) or table_path is None:
+        yield
+        return
+    table = Path(table_path)
+    data_files_before = data_files_on_disk(table)
+    commit_before = latest_version(table)
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            new_files = data_files_on_disk(table) - data_files_before
+            if new_files and latest_version(table) == commit_before:
+                _fire(name, batch_id, details={
+                    "uncommitted_data_files": sorted(new_files), "last_commit_before": commit_before,
+                })  # fmt: skip
+            if latest_version(table) != commit_before:
+                _write_report(name, batch_id, fired=False, details={
+                    "missed": "the write committed before any of its data files was seen",
+                })  # fmt: skip
+                return
+            time.sleep(_WATCH_INTERVAL_SECONDS)
+
+    watcher = threading.Thread(target=watch, name=f"fault-{name}", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        # Let the watcher see the finished write once more (so a miss is reported), then stop it.
+        watcher.join(timeout=1.0)
+        done.set()
+
+
+def _armed(name: str, batch_id: int | None) -> bool:
+    point = check_fault(name)
+    wanted = os.environ.get(POINT_ENV)
+    if wanted != point.name:
+        return False
+    wanted_batch = os.environ.get(BATCH_ENV)
+    return not wanted_batch or batch_id is None or int(wanted_batch) == batch_id
+
+
+def _fire(name: str, batch_id: int | None, details: dict) -> None:
+    action = os.environ.get(ACTION_ENV) or "kill"
+    check_fault(name, action)
+    _write_report(name, batch_id, fired=True, details={**details, "action": action})
+    if action == "hang":
+        # Holds whatever the run holds (its lock, its open batch) until killed from outside.
+        threading.Event().wait()
+    if os.getpgrp() == os.getpid():
+        os.killpg(os.getpid(), signal.SIGKILL)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _write_report(name: str, batch_id: int | None, fired: bool, details: dict) -> None:
+    report_path = os.environ.get(REPORT_ENV)
+    if not report_path:
+        return
+    report = {"point": name, "batch_id": batch_id, "fired": fired, "pid": os.getpid(), **details}
+    temporary = f"{report_path}.tmp-{os.getpid()}-{threading.get_ident()}"
+    with open(temporary, "w", encoding="utf-8") as file:
+        json.dump(report, file)
+        file.flush()
+        os.fsync(file.fileno())  # the kill comes next: the report must be on disk first
+    os.replace(temporary, report_path)
