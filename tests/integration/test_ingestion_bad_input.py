@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from pyspark.errors import StreamingQueryException
 from pyspark.sql import SparkSession
 
 from smart_factory.runtime.ingestion import IngestionResult
@@ -30,7 +29,7 @@ from smart_factory.simulator import DeviceRegistry, LandingManifest, Scenario, S
 from smart_factory.testing.ingestion_child import SOURCE_FILE_COLUMN, IngestionJob
 
 CORPUS = Path(__file__).parents[1] / "data" / "bad_input"
-# These crash the whole run today, so they have their own test below, marked xfail.
+# Not UTF-8: decoded lossily (U+FFFD for bad bytes), so they are rescued, never fatal.
 NOT_UTF8 = ("latin1.jsonl", "utf16.jsonl", "binary_garbage.bin")
 EVERYDAY_CORPUS = sorted(path.name for path in CORPUS.iterdir() if path.name not in (*NOT_UTF8, "README.md"))
 NUMERIC_COLUMNS = ("temperature_celsius", "vibration_hz")
@@ -199,13 +198,6 @@ def test_bad_input_lands_in_rescued_data_and_good_input_lands_intact(pipeline: P
     assert "empty.jsonl" not in bronze
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=StreamingQueryException,
-    reason="cloud_files parsing decodes file bytes with Spark's decode(), which in Spark 4 raises "
-    "[MALFORMED_CHARACTER_CODING] on bytes that are not UTF-8: one latin-1, UTF-16 or binary file "
-    "stops the whole run, on every retry, instead of being decoded lossily and rescued.",
-)
 def test_a_file_that_is_not_utf8_is_rescued_not_fatal(pipeline: Pipeline) -> None:
     pipeline.land_corpus(*NOT_UTF8)
     pipeline.land_readings(PLAIN)

@@ -33,8 +33,7 @@ def test_the_graph_shows_order_counts_rates_and_failures(spark, tmp_path: Path) 
     graph = make_pipeline(spark, tmp_path, CODE).validate()
     runs = [
         FlowRun("source", "source", "COMPLETED", QualityMetrics(10, 0, ())),
-        FlowRun("middle", "middle", "COMPLETED",
-                QualityMetrics(10, 0, (ExpectationResult("small", "middle", 8, 2),))),  # fmt: skip
+        FlowRun("middle", "middle", "COMPLETED", QualityMetrics(10, 0, (ExpectationResult("small", "middle", 8, 2),))),
         FlowRun("sink", "sink", "FAILED", error="boom: the sink broke"),
     ]
     svg = render_svg(graph, runs)

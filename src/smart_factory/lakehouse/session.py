@@ -46,6 +46,9 @@ LAPTOP_DEFAULTS: dict[str, str] = {
     "spark.sql.streaming.forceDeleteTempCheckpointLocation": "true",
     # A JSON object that repeats a key must not fail a whole ingestion run: last one wins.
     "spark.sql.mapKeyDedupPolicy": "LAST_WIN",
+    # Bytes that are not valid in the file's encoding become U+FFFD instead of failing the
+    # query: one latin-1 or binary file must not stop every ingestion run after it.
+    "spark.sql.legacy.codingErrorAction": "true",
 }
 
 
