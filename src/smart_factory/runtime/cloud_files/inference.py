@@ -38,16 +38,27 @@ def sample_size_conf(spark: SparkSession, limit: str) -> int:
     value = spark.conf.get(key, None)
     if value is None:
         return DEFAULT_SAMPLE_FILES if limit == "numFiles" else DEFAULT_SAMPLE_BYTES
-    size = parse_byte_size(value) if limit == "numBytes" else (int(value) if value.strip().isdigit() else 0)
-    if not size:
-        raise CloudFilesOptionError(f"{key} must be a positive {'size' if limit == 'numBytes' else 'count'}, "
-                                    f"got {value!r}.")  # fmt: skip
-    return size
+    if limit == "numBytes":
+        size = parse_byte_size(value)
+        if size is None:
+            raise CloudFilesOptionError(f"{key} must be a size such as 10gb or 512m, got {value!r}.")
+        return size
+    if not value.strip().isdigit() or int(value) < 1:
+        raise CloudFilesOptionError(f"{key} must be a whole number of at least 1, got {value!r}.")
+    return int(value)
 
 
-def sample_files(path: str, max_files: int, max_bytes: int, glob_filter: str | None = None) -> list[str]:
-    """The oldest files under ``path`` (a folder or a glob) up to either limit."""
-    candidates = [file for file in _list_files(path) if glob_filter is None or fnmatch(file.name, glob_filter)]
+def sample_files(
+    path: str, max_files: int, max_bytes: int, glob_filter: str | None = None, recursive: bool = True
+) -> list[str]:
+    """The oldest files under ``path`` (a folder or a glob) up to either limit.
+
+    ``glob_filter`` and ``recursive`` choose files as Spark's ``pathGlobFilter`` and
+    ``recursiveFileLookup`` options do, so the sample comes from the files the stream reads.
+    """
+    candidates = [
+        file for file in _list_files(path, recursive) if glob_filter is None or fnmatch(file.name, glob_filter)
+    ]
     candidates.sort(key=lambda file: (file.stat().st_mtime_ns, str(file)))
     chosen, total = [], 0
     for file in candidates:
@@ -58,28 +69,28 @@ def sample_files(path: str, max_files: int, max_bytes: int, glob_filter: str | N
     return chosen
 
 
-def _list_files(path: str) -> list[Path]:
+def _list_files(path: str, recursive: bool) -> list[Path]:
     local = path.removeprefix("file:")
     if glob.has_magic(local):
         matches = [Path(p) for p in glob.glob(local)]
-        return [file for match in matches for file in ([match] if match.is_file() else _files_under(match))]
+        return [file for match in matches for file in ([match] if match.is_file() else _files_under(match, recursive))]
     root = Path(local)
     if root.is_file():
         return [root]
-    return _files_under(root)
+    return _files_under(root, recursive)
 
 
-def _files_under(folder: Path) -> list[Path]:
-    # As Spark's file stream source lists them: every file in the folder tree, except hidden
-    # and underscore-prefixed files and folders (a checkpoint or _schemas kept inside).
+def _files_under(folder: Path, recursive: bool) -> list[Path]:
+    # As Spark's file source lists them: hidden and underscore-prefixed files and folders
+    # (a checkpoint or _schemas kept inside) are skipped.
     if not folder.is_dir():
         return []
     found = []
     for entry in folder.iterdir():
         if entry.name.startswith((".", "_")):
             continue
-        if entry.is_dir():
-            found.extend(_files_under(entry))
+        if entry.is_dir() and recursive:
+            found.extend(_files_under(entry, recursive))
         elif entry.is_file():
             found.append(entry)
     return found

@@ -34,19 +34,18 @@ DATABRICKS_ONLY_OPTIONS = frozenset(
         "cloudFiles.cleanSource.moveDestination", "cloudFiles.allowOverwrites",
     )
 )  # fmt: skip
-_KNOWN_OPTIONS = frozenset(
-    name.lower()
-    for name in (
-        "cloudFiles.format", "cloudFiles.schemaLocation", "cloudFiles.inferColumnTypes",
-        "cloudFiles.schemaHints", "cloudFiles.schemaEvolutionMode", "cloudFiles.maxFilesPerTrigger",
-        "cloudFiles.maxBytesPerTrigger", "cloudFiles.includeExistingFiles",
-        "cloudFiles.schemaInference.sampleSize.numFiles", "cloudFiles.schemaInference.sampleSize.numBytes",
-        "cloudFiles.partitionColumns", "cloudFiles.maxFileAge",
-    )
+_KNOWN_OPTION_NAMES = (
+    "cloudFiles.format", "cloudFiles.schemaLocation", "cloudFiles.inferColumnTypes",
+    "cloudFiles.schemaHints", "cloudFiles.schemaEvolutionMode", "cloudFiles.maxFilesPerTrigger",
+    "cloudFiles.maxBytesPerTrigger", "cloudFiles.includeExistingFiles",
+    "cloudFiles.schemaInference.sampleSize.numFiles", "cloudFiles.schemaInference.sampleSize.numBytes",
+    "cloudFiles.partitionColumns", "cloudFiles.maxFileAge",
 )  # fmt: skip
+_KNOWN_OPTIONS = frozenset(name.lower() for name in _KNOWN_OPTION_NAMES)
+# Options are matched case-insensitively but named in messages as the documentation spells them.
+_SPELLING = {name.lower(): name for name in (*_KNOWN_OPTION_NAMES, "multiLine", "rescuedDataColumn")}
 # Reader options (not cloudFiles.*) that this source understands or passes to Spark's file source.
 PASSED_THROUGH_OPTIONS = frozenset({"pathglobfilter", "recursivefilelookup"})
-UNDERSTOOD_READER_OPTIONS = frozenset({"rescueddatacolumn", "encoding", "multiline", "charset"})
 # Spark's file source takes one rate limit or the other; Auto Loader's default is 1000 files.
 DEFAULT_MAX_FILES_PER_TRIGGER = 1000
 
@@ -146,7 +145,7 @@ def _check_unsupported_values(lowered: dict[str, str]) -> None:
 
 
 def _display(lowered: str) -> str:
-    return lowered.replace("cloudfiles.", "cloudFiles.")
+    return _SPELLING.get(lowered, lowered)
 
 
 def _original(options: dict[str, str], lowered: str) -> str:

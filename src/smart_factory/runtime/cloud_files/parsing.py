@@ -24,6 +24,7 @@ from pyspark.sql.types import (
 BINARY_FILE_SCHEMA = "path STRING, modificationTime TIMESTAMP, length BIGINT, content BINARY"
 LINE_COLUMN = "_cloud_files_line"
 FIELDS_COLUMN = "_cloud_files_fields"
+PARSED_COLUMN = "_cloud_files_parsed"
 RECORD_COUNT_COLUMN = "_cloud_files_records"
 NEW_COLUMNS_ERROR = "CLOUD_FILES_NEW_COLUMNS"
 
@@ -41,14 +42,31 @@ def split_into_records(files: DataFrame, encoding: str, multiline: bool = False)
     lines = F.array(text) if multiline else F.split(text, r"\r?\n")
     # Blank lines (and a file of whitespace only) hold no record.
     records = F.filter(F.when(is_array, array_elements).otherwise(lines), lambda r: r.rlike(r"\S"))
-    return files.select(F.col("path"), records.alias(LINE_COLUMN)).withColumn(RECORD_COUNT_COLUMN, F.size(LINE_COLUMN))
+    # Each file is named as _metadata.file_path and Spark's checkpoint name it (URL-encoded:
+    # "line%202.json"), not as binaryFile's decoded `path`, so rescued data, the per-file
+    # metrics, _metadata and the checkpoint agree on every file, odd characters and all.
+    file_path = F.col("_metadata.file_path").alias("path")
+    return files.select(file_path, records.alias(LINE_COLUMN)).withColumn(RECORD_COUNT_COLUMN, F.size(LINE_COLUMN))
 
 
 def explode_records(files_with_records: DataFrame) -> DataFrame:
     """One row per record: its JSON text and its fields (null when it is not a JSON object)."""
-    return files_with_records.select(F.col("path"), F.explode(LINE_COLUMN).alias(LINE_COLUMN)).withColumn(
-        FIELDS_COLUMN, F.from_json(LINE_COLUMN, MapType(StringType(), StringType()))
+    parsed = files_with_records.select(F.col("path"), F.explode(LINE_COLUMN).alias(LINE_COLUMN)).withColumn(
+        PARSED_COLUMN, F.from_json(LINE_COLUMN, MapType(StringType(), StringType()))
     )
+    return parsed.withColumn(FIELDS_COLUMN, _last_value_per_key(F.col(PARSED_COLUMN)))
+
+
+def _last_value_per_key(parsed: Column) -> Column:
+    # from_json keeps every copy of a key an object repeats, and a lookup finds the first;
+    # Spark's JSON reader, Python's json and the rescued data take the last. Keep the last
+    # copy: the check costs little, the rebuild runs only for the rare record that repeats.
+    keys = F.map_keys(parsed)
+    last_copies = F.filter(
+        F.map_entries(parsed),
+        lambda entry, index: ~F.array_contains(F.slice(keys, index + 2, F.size(keys)), entry["key"]),
+    )
+    return F.when(F.size(F.array_distinct(keys)) < F.size(keys), F.map_from_entries(last_copies)).otherwise(parsed)
 
 
 def typed_value(field: StructField) -> Column:
@@ -115,15 +133,17 @@ def project_to_schema(
         )  # fmt: skip
         columns.append(rescued_json.alias(rescued_data_column))
 
-    projected = records.select(*columns, F.col("path").alias("_cloud_files_path"), record_fields)
+    projected = records.select(*columns, F.col("path").alias("_cloud_files_path"), record_fields, PARSED_COLUMN)
     if fail_on_new_columns_for is not None:
-        new_names = F.filter(F.map_keys(record_fields), lambda key: ~F.array_contains(lower_names, F.lower(key)))
+        # Spark pushes this filter below the projections, inlining what it reads: reading the
+        # keys of the parsed map (the deduplicated map's, repeats aside) keeps that cheap.
+        new_names = F.filter(F.map_keys(F.col(PARSED_COLUMN)), lambda key: ~F.array_contains(lower_names, F.lower(key)))
         # The message carries JSON so any path or column name survives the trip back (see
         # source.schema_change_from).
         details = F.to_json(
             F.struct(
                 F.lit(fail_on_new_columns_for).alias("schemaLocation"),
-                F.array_sort(new_names).alias("columns"),
+                F.array_sort(F.array_distinct(new_names)).alias("columns"),
                 F.col("_cloud_files_path").alias("file"),
             )
         )
@@ -131,4 +151,4 @@ def project_to_schema(
             F.size(new_names) > 0, F.raise_error(F.concat(F.lit(f"[{NEW_COLUMNS_ERROR}] "), details))
         ).otherwise(F.lit(True))  # fmt: skip
         projected = projected.where(F.coalesce(check.cast("boolean"), F.lit(True)))
-    return projected.drop("_cloud_files_path", FIELDS_COLUMN)
+    return projected.drop("_cloud_files_path", FIELDS_COLUMN, PARSED_COLUMN)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from contextvars import ContextVar
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -89,11 +90,13 @@ class CloudFilesSource:
         latest = store.latest()
         if latest is not None:
             return latest[1]
+        file_source_options = dict(self.options.passed_through)
         files = sample_files(
             self.path,
             max_files=self.options.sample_files or sample_size_conf(self.spark, "numFiles"),
             max_bytes=self.options.sample_bytes or sample_size_conf(self.spark, "numBytes"),
-            glob_filter=dict(self.options.passed_through).get("pathglobfilter"),
+            glob_filter=file_source_options.get("pathglobfilter"),
+            recursive=file_source_options.get("recursivefilelookup", "true").lower() == "true",
         )
         require_files(files, self.path)
         inferred = infer_schema(
@@ -182,8 +185,8 @@ def schema_change_from(spark: SparkSession, error: BaseException) -> CloudFilesE
     latest = store.latest()
     current = latest[1] if latest else StructType()
     added = infer_schema(
-        spark, [file_path], infer_column_types=options.infer_column_types, encoding=options.encoding,
-        only_columns=set(columns),
+        spark, [readable_path(file_path)], infer_column_types=options.infer_column_types,
+        encoding=options.encoding, multiline=options.multiline, only_columns=set(columns),
     )  # fmt: skip
     merged = StructType(current.fields + [field for field in added.fields if field.name not in current.names])
     merged = apply_schema_hints(spark, merged, options.schema_hints)
@@ -195,6 +198,11 @@ def schema_change_from(spark: SparkSession, error: BaseException) -> CloudFilesE
         new_columns=columns,
         schema_version=version,
     )
+
+
+def readable_path(file_path: str) -> str:
+    """A file as Spark names it (``file:/a/line%202.json``) as a path Spark can open (``file:/a/line 2.json``)."""
+    return unquote(file_path)
 
 
 def _new_columns_details(text: str) -> dict | None:
