@@ -69,8 +69,8 @@ def _run(args: argparse.Namespace) -> int:
     print(f"Update of {pipeline.settings.name} (target schema {pipeline.settings.target})", flush=True)
     update = pipeline.run(full_refresh=full_refresh, on_progress=show)
     print(f"{update.state} in {update.seconds:.1f} s" + (f": {update.error}" if update.error else ""))
-    if args.graph:
-        args.graph.write_text(render_html(pipeline.validate(), update.flows, pipeline.settings.name))
+    if args.graph and update.graph:
+        args.graph.write_text(render_html(update.graph, update.flows, pipeline.settings.name))
         print(f"Graph written to {args.graph}")
     return 0 if update.state == "COMPLETED" else 1
 
@@ -95,9 +95,12 @@ def _graph(args: argparse.Namespace) -> int:
 
 
 def _events(args: argparse.Namespace) -> int:
+    from pyspark.sql import functions as F
+
     pipeline = _pipeline(args)
-    events = pipeline.events().select("timestamp", "level", "event_type", "origin.flow_name", "message")
-    count = events.count()
-    events.offset(max(0, count - args.limit)).show(args.limit, truncate=False)
+    latest = pipeline.events().orderBy(F.desc("timestamp"), F.desc("sequence.control_plane_seq_no")).limit(args.limit)
+    latest.orderBy("timestamp", "sequence.control_plane_seq_no").select(
+        "timestamp", "level", "event_type", "origin.flow_name", "message"
+    ).show(args.limit, truncate=False)
     sys.stdout.flush()
     return 0

@@ -23,10 +23,9 @@ from smart_factory.errors import SmartFactoryError
 from smart_factory.lakehouse.catalog import register_table
 from smart_factory.lakehouse.paths import StoragePaths
 from smart_factory.runtime.cloud_files.source import managed_schema_location
-from smart_factory.runtime.delta_txn import committed_txn_version
 from smart_factory.runtime.event_log import EventLog
 from smart_factory.runtime.expectations import ExpectationCheck, QualityMetrics, expectation_failure_from
-from smart_factory.runtime.ingestion import fault_point, ingest_available
+from smart_factory.runtime.ingestion import append_idempotently, ingest_available
 from smart_factory.runtime.planner import PipelineGraph, PlannedDataset, PlannedFlow
 from smart_factory.runtime.reading import dataset_name, reading_with
 
@@ -175,24 +174,30 @@ class UpdateExecutor:
         finally:
             managed_schema_location.reset(token)
             for key, value in saved_conf.items():
-                self.spark.conf.unset(key) if value is None else self.spark.conf.set(key, value)
+                if value is None:
+                    self.spark.conf.unset(key)
+                else:
+                    self.spark.conf.set(key, value)
 
     def _run_streaming(self, dataset: PlannedDataset, flow: PlannedFlow) -> QualityMetrics:
         table_path = self.layout.table_path(dataset)
         totals = QualityMetrics.empty(dataset.name, dataset.expectations)
+        checks: list[ExpectationCheck] = []
+
+        def with_expectations(batch: DataFrame) -> DataFrame:
+            checks.append(ExpectationCheck(dataset.name, dataset.expectations))
+            return checks[-1].apply(batch)
+
+        append = append_idempotently(
+            table_path, prepare=with_expectations, configure=lambda writer: _with_layout_options(writer, dataset)
+        )
 
         def write_batch(batch: DataFrame, batch_id: int, app_id: str) -> None:
             nonlocal totals
-            last = committed_txn_version(self.spark, table_path, app_id)
-            if last is not None and batch_id <= last:
-                return  # already in the table: a replay after a crash
-            fault_point("before_write")
-            check = ExpectationCheck(dataset.name, dataset.expectations)
-            writer = check.apply(batch).write.format("delta").mode("append")
-            writer = writer.option("txnAppId", app_id).option("txnVersion", batch_id).option("mergeSchema", "true")
-            _with_layout_options(writer, dataset).save(table_path)
-            fault_point("after_write")
-            totals = totals + check.metrics()
+            checks.clear()
+            append(batch, batch_id, app_id)
+            if checks:  # not a replayed batch: its metrics were observed while it was written
+                totals = totals + checks[0].metrics()
 
         ingest_available(
             self.spark,

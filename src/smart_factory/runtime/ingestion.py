@@ -25,11 +25,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, DataFrameWriter, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from smart_factory.errors import CloudFilesError, SchemaChangedError
 from smart_factory.runtime.cloud_files.source import schema_change_from
+from smart_factory.runtime.delta_txn import committed_txn_version
 from smart_factory.runtime.ledger import LedgerEntry, append_to_ledger
 from smart_factory.testing.fault_points import POINT_ENV, fault_point, fault_window
 
@@ -153,18 +154,33 @@ def _start(stream: DataFrame, checkpoint: str, on_batch: Callable[[DataFrame, in
     )
 
 
-def append_idempotently(table_path: str) -> Callable[[DataFrame, int, str], None]:
+def append_idempotently(
+    table_path: str,
+    prepare: Callable[[DataFrame], DataFrame] = lambda batch: batch,
+    configure: Callable[[DataFrameWriter], DataFrameWriter] = lambda writer: writer,
+) -> Callable[[DataFrame, int, str], None]:
+    """A foreachBatch writer appending each micro-batch once, whatever crashes in between.
+
+    A batch Delta already holds (a replay after a crash between the Delta commit and the
+    checkpoint commit) is skipped before it is even planned, so ``prepare`` (expectations,
+    say) only ever sees batches that are written.
+    """
+
     def write(batch: DataFrame, batch_id: int, app_id: str) -> None:
+        last = committed_txn_version(batch.sparkSession, table_path, app_id)
+        if last is not None and batch_id <= last:
+            return
         fault_point("before_write", batch_id=batch_id)
+        writer = (
+            prepare(batch)
+            .write.format("delta")
+            .mode("append")
+            .option("txnAppId", app_id)
+            .option("txnVersion", batch_id)
+            .option("mergeSchema", "true")  # new columns from schema evolution
+        )
         with fault_window("during_write", batch_id=batch_id, table_path=table_path):
-            (
-                batch.write.format("delta")
-                .mode("append")
-                .option("txnAppId", app_id)
-                .option("txnVersion", batch_id)
-                .option("mergeSchema", "true")  # new columns from schema evolution
-                .save(table_path)
-            )
+            configure(writer).save(table_path)
         fault_point("after_write", batch_id=batch_id)
 
     return write

@@ -81,7 +81,3 @@ def _line_in(file: Path, error: BaseException) -> int | str:
     frames = [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename == str(file)]
     return frames[-1].lineno if frames else "?"
 
-
-def module_for_tests() -> ModuleType:
-    """The module pipeline files see as ``dlt`` (for tests that define datasets inline)."""
-    return api

@@ -38,6 +38,7 @@ class UpdateResult:
     flows: list[FlowRun] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
+    graph: PipelineGraph | None = None  # the plan the update ran, for drawing it
 
     def flow(self, name: str) -> FlowRun:
         return next(run for run in self.flows if run.name == name)
@@ -103,7 +104,7 @@ class Pipeline:
                 for notice in self.settings.notices:
                     events.emit("notice", notice, {"notice": notice}, level="WARN")
                 self._progress(events, result, "SETTING_UP_TABLES")
-                graph = self.validate()
+                graph = result.graph = self.validate()
                 self._emit_definitions(events, graph)
                 self._apply_full_refresh(graph, layout, full_refresh)
                 self._progress(events, result, "RUNNING")

@@ -22,7 +22,7 @@ from smart_factory.lakehouse import READINGS_LANDING, StoragePaths, get_spark
 from smart_factory.lakehouse.paths import checkout_root
 from smart_factory.runtime.executor import FlowRun
 from smart_factory.runtime.graph import render_html
-from smart_factory.runtime.pipeline import Pipeline
+from smart_factory.runtime.pipeline import Pipeline, UpdateResult
 from smart_factory.simulator import DeviceRegistry, LandingManifest, Scenario, SensorSimulator
 
 OVERHEATING_THRESHOLD_CELSIUS = 40.0
@@ -72,23 +72,23 @@ def run_demo(settings: DemoSettings) -> None:
                                scenario=Scenario(overheating_devices=5)),
     ]  # fmt: skip
     _report_landing(more)
-    update_flows = _run_update(pipeline, "second")
+    update = _run_update(pipeline, "second")
 
     graph_file = storage.root / "pipeline_graph.html"
-    graph_file.write_text(render_html(pipeline.validate(), update_flows, pipeline.settings.name))
+    graph_file.write_text(render_html(update.graph, update.flows, pipeline.settings.name))
     print(f"\nPipeline graph: {graph_file}")
     print("\nHottest lines (gold_plant_line_hourly):")
     spark.sql(HOTTEST_LINES).show(truncate=False)
     print(f"Done in {time.perf_counter() - started:.0f} s. Next: `make test`, or open notebooks/.")
 
 
-def _run_update(pipeline: Pipeline, which: str) -> list[FlowRun]:
+def _run_update(pipeline: Pipeline, which: str) -> UpdateResult:
     print(f"\nThe {which} pipeline update:")
     update = pipeline.run(on_progress=_print_finished_flow)
     print(f"  -> {update.state} in {update.seconds:.0f} s")
     if update.state != "COMPLETED":
         raise SmartFactoryError(f"The demo's {which} pipeline update failed: {update.error}")
-    return update.flows
+    return update
 
 
 def _print_finished_flow(run: FlowRun) -> None:
