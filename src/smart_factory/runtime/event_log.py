@@ -12,6 +12,7 @@ event is written at once, so a crash can never lose the record that an update st
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +42,7 @@ class EventLog:
     target_schema: str
     _buffer: list[tuple] = field(default_factory=list)
     _sequence: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)  # flows emit from their own threads
 
     def emit(
         self,
@@ -54,22 +56,24 @@ class EventLog:
         error: BaseException | str | None = None,
         flush: bool = False,
     ) -> None:
-        self._sequence += 1
-        table_name = f"{self.target_schema}.{dataset_name}" if dataset_name else None
-        self._buffer.append(
-            (
-                str(uuid.uuid4()),
-                (self._sequence, (self.update_id, self._sequence)),
-                (self.pipeline_id, self.pipeline_name, self.update_id, flow_name, flow_name, dataset_name, table_name),
-                datetime.now(UTC).replace(tzinfo=None),
-                message,
-                level,
-                "STABLE",
-                json.dumps({"exceptions": [{"message": str(error)}], "fatal": True}) if error else None,
-                json.dumps({event_type: details}, default=str),
-                event_type,
+        with self._lock:
+            self._sequence += 1
+            table_name = f"{self.target_schema}.{dataset_name}" if dataset_name else None
+            self._buffer.append(
+                (
+                    str(uuid.uuid4()),
+                    (self._sequence, (self.update_id, self._sequence)),
+                    (self.pipeline_id, self.pipeline_name, self.update_id, flow_name, flow_name, dataset_name,
+                     table_name),
+                    datetime.now(UTC).replace(tzinfo=None),
+                    message,
+                    level,
+                    "STABLE",
+                    json.dumps({"exceptions": [{"message": str(error)}], "fatal": True}) if error else None,
+                    json.dumps({event_type: details}, default=str),
+                    event_type,
+                )
             )
-        )
         if flush:
             self.flush()
 
@@ -77,6 +81,7 @@ class EventLog:
         """Write the buffered events in one Delta commit."""
         if not self._buffer:
             return
-        rows, self._buffer = self._buffer, []
+        with self._lock:
+            rows, self._buffer = self._buffer, []
         frame = self.spark.createDataFrame(rows, _ROW_SCHEMA).withColumn("details", F.parse_json("details"))
         frame.write.format("delta").mode("append").option("mergeSchema", "true").save(self.path)

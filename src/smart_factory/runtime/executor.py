@@ -9,11 +9,13 @@ stay committed (Delta has no multi-table transactions) — and the event log say
 
 from __future__ import annotations
 
+import contextvars
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,10 +27,18 @@ from smart_factory.lakehouse.paths import StoragePaths
 from smart_factory.runtime.cloud_files.source import managed_schema_location
 from smart_factory.runtime.event_log import EventLog
 from smart_factory.runtime.expectations import ExpectationCheck, QualityMetrics, expectation_failure_from
+from smart_factory.runtime.incremental import (
+    CHANGE_FEED_PROPERTY,
+    COMPLETE_RECOMPUTE,
+    delta_version,
+    refresh_groups,
+    remember_refresh,
+)
 from smart_factory.runtime.ingestion import append_idempotently, ingest_available
 from smart_factory.runtime.planner import PipelineGraph, PlannedDataset, PlannedFlow
 from smart_factory.runtime.reading import dataset_name, reading_with
 
+REFRESH_STATE_FILE = "refresh_state.json"
 FlowState = Literal["QUEUED", "STARTING", "RUNNING", "COMPLETED", "FAILED", "SKIPPED"]
 
 
@@ -80,14 +90,20 @@ class PipelineLayout:
 class _ExecutionReader:
     """``dlt.read*`` during an update: the Delta tables written earlier in this update."""
 
-    def __init__(self, spark: SparkSession, graph: PipelineGraph, layout: PipelineLayout) -> None:
+    def __init__(
+        self, spark: SparkSession, graph: PipelineGraph, layout: PipelineLayout,
+        replaced: dict[str, DataFrame] | None = None,
+    ) -> None:  # fmt: skip
         self.spark, self.graph, self.layout = spark, graph, layout
+        self.replaced = replaced or {}  # dataset name -> the frame to read instead (an incremental refresh)
 
     def owns(self, name: str) -> bool:
         return dataset_name(name, self.layout.target) in self.graph.datasets
 
     def read(self, name: str, streaming: bool) -> DataFrame:
         dataset = self.graph.datasets[dataset_name(name, self.layout.target)]
+        if dataset.name in self.replaced and not streaming:
+            return self.replaced[dataset.name]
         if dataset.kind == "view":
             return dataset.flows[0].definition.query()
         path = self.layout.table_path(dataset)
@@ -103,26 +119,70 @@ class UpdateExecutor:
     layout: PipelineLayout
     events: EventLog
     on_progress: Callable[[FlowRun], None] = lambda run: None
+    max_parallel_flows: int = 3
     flow_runs: dict[str, FlowRun] = field(default_factory=dict)
 
     def run(self) -> list[FlowRun]:
-        for dataset in self.graph.stored():
+        """Run every stored dataset's flows, independent datasets side by side.
+
+        A dataset starts once everything upstream of it has finished; independent branches
+        (silver and quarantine, the registry) overlap, which hides Spark's per-query and
+        per-commit latency on small updates. A dataset with its own ``spark_conf`` runs alone,
+        since session settings are shared by every thread.
+        """
+        stored = self.graph.stored()
+        for dataset in stored:
             for flow in dataset.flows:
                 self.flow_runs[flow.definition.name] = FlowRun(flow.definition.name, dataset.name)
-        failed_datasets: set[str] = set()
-        for dataset in self.graph.stored():
-            blocked = self._failed_upstream(dataset, failed_datasets)
-            for flow in dataset.flows:
-                run = self.flow_runs[flow.definition.name]
-                if blocked:
-                    self._set_state(run, "SKIPPED", message=f"skipped: upstream '{blocked}' failed")
-                    continue
-                self._run_flow(dataset, flow, run)
-                if run.state == "FAILED":
-                    failed_datasets.add(dataset.name)
-            if dataset.name not in failed_datasets and not blocked:
-                self._publish(dataset)
+        upstream = {dataset.name: self._stored_upstream(dataset.name) for dataset in stored}
+        pending = [dataset.name for dataset in stored]  # dependencies first
+        finished: set[str] = set()
+        failed: set[str] = set()
+        with ThreadPoolExecutor(max_workers=self.max_parallel_flows, thread_name_prefix="flow") as pool:
+            running: dict[Future[None], str] = {}
+            while pending or running:
+                for name in list(pending):
+                    if not upstream[name] <= finished or not self._may_start(name, running):
+                        continue
+                    pending.remove(name)
+                    context = contextvars.copy_context()  # each flow sets its own reader and schema location
+                    running[pool.submit(context.run, self._run_dataset, name, failed)] = name
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    future.result()
+                    finished.add(running.pop(future))
         return list(self.flow_runs.values())
+
+    def _may_start(self, name: str, running: dict[Future[None], str]) -> bool:
+        alone = self._has_own_conf(name) or any(self._has_own_conf(other) for other in running.values())
+        return not (alone and running)
+
+    def _has_own_conf(self, name: str) -> bool:
+        return any(flow.definition.spark_conf for flow in self.graph.datasets[name].flows)
+
+    def _stored_upstream(self, name: str) -> set[str]:
+        """The stored datasets ``name`` reads, looking through views."""
+        found: set[str] = set()
+        for source in self.graph.datasets[name].inputs:
+            if self.graph.datasets[source].kind == "view":
+                found |= self._stored_upstream(source)
+            else:
+                found.add(source)
+        return found
+
+    def _run_dataset(self, name: str, failed: set[str]) -> None:
+        dataset = self.graph.datasets[name]
+        blocked = self._failed_upstream(dataset, failed)
+        for flow in dataset.flows:
+            run = self.flow_runs[flow.definition.name]
+            if blocked:
+                self._set_state(run, "SKIPPED", message=f"skipped: upstream '{blocked}' failed")
+                continue
+            self._run_flow(dataset, flow, run)
+            if run.state == "FAILED":
+                failed.add(dataset.name)
+        if dataset.name not in failed and not blocked:
+            self._publish(dataset)
 
     def _publish(self, dataset: PlannedDataset) -> None:
         """Make a target-schema table queryable by name (``smart_factory.<table>``)."""
@@ -189,7 +249,10 @@ class UpdateExecutor:
             return checks[-1].apply(batch)
 
         append = append_idempotently(
-            table_path, prepare=with_expectations, configure=lambda writer: _with_layout_options(writer, dataset)
+            table_path,
+            prepare=with_expectations,
+            # The change feed lets materialized views over this table refresh incrementally.
+            configure=lambda writer: _with_layout_options(writer.option(CHANGE_FEED_PROPERTY, "true"), dataset),
         )
 
         def write_batch(batch: DataFrame, batch_id: int, app_id: str) -> None:
@@ -211,7 +274,47 @@ class UpdateExecutor:
         return totals
 
     def _refresh_materialized_view(self, dataset: PlannedDataset, flow: PlannedFlow) -> QualityMetrics:
-        frame = flow.definition.query()
+        source = self._aggregated_stream(dataset)
+        if source is None:
+            return self._recompute(dataset, flow.definition.query())
+        source_path = self.layout.table_path(source)
+        state_file = Path(self.layout.checkpoint(flow)) / REFRESH_STATE_FILE
+
+        def query_over(frame: DataFrame) -> DataFrame:
+            with reading_with(_ExecutionReader(self.spark, self.graph, self.layout, {source.name: frame})):
+                return flow.definition.query()
+
+        plan = refresh_groups(self.spark, query_over, source_path, self.layout.table_path(dataset), state_file)
+        if plan.technique == COMPLETE_RECOMPUTE:
+            version = delta_version(self.spark, source_path)
+            pinned = self.spark.read.format("delta")
+            if version is not None:
+                pinned = pinned.option("versionAsOf", version.version)
+            source_frame = pinned.load(source_path)
+            metrics = self._recompute(dataset, query_over(source_frame))
+            if version is not None:
+                remember_refresh(self.spark, query_over, source_frame, version, state_file)
+            plan = replace(plan, rows_written=metrics.output_rows)
+        else:
+            metrics = QualityMetrics(plan.rows_written, 0, ())
+        self.events.emit(
+            "planning_information",
+            f"Flow '{flow.definition.name}' was refreshed with {plan.technique}: {plan.reason}.",
+            {"technique_information": [{"maintenance_type": f"MAINTENANCE_TYPE_{plan.technique}",
+                                        "is_chosen": True, "is_applicable": True}]},
+            flow_name=flow.definition.name,
+            dataset_name=dataset.name,
+        )  # fmt: skip
+        return metrics
+
+    def _aggregated_stream(self, dataset: PlannedDataset) -> PlannedDataset | None:
+        """The one streaming table a materialized view reads, when it could be refreshed by groups."""
+        if dataset.expectations or len(dataset.flows) != 1 or len(dataset.inputs) != 1:
+            return None
+        source = self.graph.datasets[next(iter(dataset.inputs))]
+        return source if source.kind == "streaming_table" else None
+
+    def _recompute(self, dataset: PlannedDataset, frame: DataFrame) -> QualityMetrics:
         check = ExpectationCheck(dataset.name, dataset.expectations)
         writer = check.apply(frame).write.format("delta").mode("overwrite").option("overwriteSchema", "true")
         _with_layout_options(writer, dataset).save(self.layout.table_path(dataset))

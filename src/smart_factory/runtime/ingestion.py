@@ -91,7 +91,7 @@ def ingest_available(
             _run_until_done(spark, build_stream, checkpoint, writer, app_id, result, max_schema_restarts)
         finally:
             if ledger_path:
-                _record_ledger(spark, ledger_path, table_path, run_id, result, checkpoint)
+                _record_ledger(spark, ledger_path, table_path, run_id, result, checkpoint, app_id)
     result.batches = [
         progress["batchId"] for progress in result.progress if progress.get("numInputRows") is not None
     ]
@@ -137,11 +137,12 @@ def _record_ledger(
     run_id: str | None,
     result: IngestionResult,
     checkpoint: str,
+    app_id: str,
 ) -> None:
     observed = [LedgerEntry(entry["batch_id"], entry["path"], entry["records"]) for entry in result.files]
     run_batches = {progress["batchId"] for progress in result.progress}
     append_to_ledger(
-        spark, ledger_path, stream, run_id or str(uuid.uuid4()), observed, checkpoint, run_batches
+        spark, ledger_path, stream, run_id or str(uuid.uuid4()), observed, checkpoint, run_batches, app_id
     )
 
 

@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
+
+from smart_factory.runtime.delta_txn import committed_txn_version
 
 LEDGER_TABLE = "smart_factory.ingestion_ledger"
 LEDGER_SCHEMA = StructType(
@@ -84,6 +85,7 @@ def append_to_ledger(
     observed: list[LedgerEntry],
     checkpoint: str | Path,
     run_batches: set[int],
+    app_id: str,
 ) -> int:
     """Record this run's files, plus committed files no run has recorded yet; one Delta commit.
 
@@ -106,17 +108,19 @@ def append_to_ledger(
                                 None if recovered else 0, now)  # fmt: skip
     if not candidates:
         return 0  # not an Auto Loader stream, or nothing new: no need to read the ledger
-    already = set()
-    if (Path(ledger_path) / "_delta_log").is_dir():
-        already = {
-            row.file_path
-            for row in spark.read.format("delta").load(ledger_path).where(F.col("stream") == stream)
-            .select("file_path").collect()
-        }  # fmt: skip
-    rows = {path: row for path, row in candidates.items() if path not in already}
+    # Each ledger write is an idempotent Delta transaction versioned by the newest batch it
+    # covers, so a run that died after writing but before moving the marker is not recorded twice.
+    ledger_app_id = f"{app_id}:ledger"
+    last = committed_txn_version(spark, ledger_path, ledger_app_id)
+    rows = [row for row in candidates.values() if last is None or row[2] > last]
     if rows:
-        spark.createDataFrame(list(rows.values()), LEDGER_SCHEMA).write.format("delta").mode("append").save(
-            ledger_path
+        (
+            spark.createDataFrame(rows, LEDGER_SCHEMA)
+            .write.format("delta")
+            .mode("append")
+            .option("txnAppId", ledger_app_id)
+            .option("txnVersion", max(row[2] for row in rows))
+            .save(ledger_path)
         )
     # Remember how far the ledger is complete, so later runs need not look at older batches.
     marker.write_text(str(max((row[2] for row in candidates.values()), default=recorded_through)))
