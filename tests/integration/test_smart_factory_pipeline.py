@@ -67,3 +67,52 @@ def test_every_landed_record_is_accounted_for(spark, tmp_path: Path) -> None:
     assert set(second.overheating_device_ids) <= hot
     readings_in_gold = spark.sql(f"SELECT sum(readings) FROM {target}.gold_device_hourly").first()[0]
     assert readings_in_gold == silver
+
+    # Gold is refreshed by groups, and equals a recomputation from silver.
+    assert_gold_equals_recomputation(spark, target)
+
+
+def test_late_readings_correct_old_hours_in_gold_by_incremental_refresh(spark, tmp_path: Path) -> None:
+    landing, registry_folder = tmp_path / "landing", tmp_path / "registry"
+    registry = DeviceRegistry.generate(num_devices=20, seed=11)
+    registry.save(registry_folder)
+    simulator = SensorSimulator(registry, seed=11)
+    simulator.land_batches(landing, num_files=2, readings_per_file=300, scenario=Scenario(late_share=0.2))
+    pipeline = smart_factory_pipeline(spark, tmp_path, landing, registry_folder)
+    assert pipeline.run().state == "COMPLETED"
+    target = pipeline.settings.target
+    before = {(r.hour_start, r.device_id): r.readings for r in spark.table(f"{target}.gold_device_hourly").collect()}
+
+    simulator.land_batches(landing, num_files=1, readings_per_file=300, scenario=Scenario(late_share=0.3))
+    update = pipeline.run()
+    assert update.state == "COMPLETED", update.error
+
+    after = {(r.hour_start, r.device_id): r.readings for r in spark.table(f"{target}.gold_device_hourly").collect()}
+    corrected = {key for key in before if after[key] != before[key]}
+    newest_hour = max(hour for hour, _ in before)
+    # Readings hours late landed in hours gold had already published, and updated them.
+    assert any(hour < newest_hour for hour, _ in corrected), corrected
+    techniques = [
+        r.technique
+        for r in spark.sql(
+            f"SELECT details:planning_information.technique_information[0].maintenance_type::string AS technique "
+            f"FROM {target}.event_log WHERE event_type = 'planning_information' "
+            f"AND origin.update_id = '{update.update_id}' AND origin.flow_name = 'gold_device_hourly'"
+        ).collect()
+    ]
+    assert techniques == ["MAINTENANCE_TYPE_GROUP_AGGREGATE"]
+    assert_gold_equals_recomputation(spark, target)
+
+
+def assert_gold_equals_recomputation(spark, target: str) -> None:
+    """gold_device_hourly, however it was refreshed, equals the same aggregates computed afresh."""
+    recomputed = spark.sql(f"""
+        SELECT window.start AS hour_start, window.end AS hour_end, device_id,
+               round(avg(temperature_celsius), 2) AS avg_temperature_celsius,
+               max(temperature_celsius) AS max_temperature_celsius,
+               round(avg(vibration_hz), 2) AS avg_vibration_hz, count(*) AS readings
+        FROM {target}.silver_readings GROUP BY window(event_time, '1 hour'), device_id""")
+    gold = spark.table(f"{target}.gold_device_hourly")
+    assert gold.count() == recomputed.count()
+    assert gold.exceptAll(recomputed).count() == 0
+    assert recomputed.exceptAll(gold).count() == 0
