@@ -61,6 +61,7 @@ FAULT_POINTS: dict[str, FaultPoint] = {
             is_window=True,
         ),
         FaultPoint("after_write", "the Delta commit is done; Spark's checkpoint commit is not"),
+        FaultPoint("alert_outbox_recorded", "an alert evaluation's notifications are in the outbox; none is sent yet"),
     )
 }
 
