@@ -12,7 +12,7 @@ from smart_factory.alerts import AppriseDestination, LogFileDestination, RetryPo
 from smart_factory.alerts.delivery import deliver
 from smart_factory.alerts.destinations import DESTINATIONS_ENV, DeliveryFailed, destination_settings
 from smart_factory.alerts.messages import Notification
-from smart_factory.alerts.outbox import OutboxEntry
+from smart_factory.alerts.store import OutboxEntry
 from smart_factory.errors import AlertDestinationError
 from smart_factory.lakehouse import StoragePaths
 

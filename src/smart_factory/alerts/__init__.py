@@ -17,13 +17,12 @@ from smart_factory.alerts.destinations import (
     configured_destinations,
 )
 from smart_factory.alerts.evaluation import AlertEvaluation, AlertEvaluator, evaluate_alerts
+from smart_factory.alerts.history import HISTORY_TABLE
 from smart_factory.alerts.schedule import Schedule
 from smart_factory.alerts.scheduler import AlertScheduler
-from smart_factory.alerts.tables import HISTORY_TABLE, OUTBOX_TABLE
 
 __all__ = [
     "HISTORY_TABLE",
-    "OUTBOX_TABLE",
     "AlertDefinition",
     "AlertEvaluation",
     "AlertEvaluator",

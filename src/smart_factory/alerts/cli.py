@@ -9,7 +9,7 @@ from pathlib import Path
 from smart_factory.alerts.definition import DEFAULT_ALERTS_DIR, load_alerts
 from smart_factory.alerts.destinations import configured_destinations
 from smart_factory.lakehouse.cli import add_lakehouse_arguments
-from smart_factory.lakehouse.paths import StoragePaths
+from smart_factory.lakehouse.paths import SCHEMA, StoragePaths
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -34,6 +34,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--alerts-dir", type=Path, default=DEFAULT_ALERTS_DIR, help="folder of alert .yml files")
     parser.add_argument("--name", action="append", metavar="NAME", help="only this alert (repeatable)")
+    parser.add_argument("--schema", default=SCHEMA, help=f"schema of the alert_history table (default {SCHEMA})")
     add_lakehouse_arguments(parser)
 
 
@@ -42,7 +43,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from smart_factory.lakehouse import get_spark
 
     alerts = load_alerts(args.alerts_dir, args.name)
-    evaluator = AlertEvaluator(get_spark(master=args.master, storage_root=args.storage_root))
+    evaluator = AlertEvaluator(get_spark(master=args.master, storage_root=args.storage_root), schema=args.schema)
     evaluations = evaluator.evaluate(alerts)
     for evaluation in evaluations:
         print(evaluation)
@@ -57,7 +58,7 @@ def _run(args: argparse.Namespace) -> int:
     from smart_factory.lakehouse import get_spark
 
     alerts = load_alerts(args.alerts_dir, args.name)
-    evaluator = AlertEvaluator(get_spark(master=args.master, storage_root=args.storage_root))
+    evaluator = AlertEvaluator(get_spark(master=args.master, storage_root=args.storage_root), schema=args.schema)
     for alert in alerts:
         print(f"{alert.name}: {alert.schedule.describe()}", flush=True)
     with stop_on_signals(threading.Event()) as stop:

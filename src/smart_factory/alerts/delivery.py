@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from smart_factory.alerts.clock import utc_now
 from smart_factory.alerts.destinations import DeliveryFailed, Destination
-from smart_factory.alerts.outbox import DeliveryResult, OutboxEntry
+from smart_factory.alerts.store import DeliveryResult, OutboxEntry
 
 
 @dataclass(frozen=True)
@@ -45,13 +45,19 @@ def deliver(
     destinations: Mapping[str, Destination],
     policy: RetryPolicy = DEFAULT_RETRY,
     sleep: Callable[[float], None] = time.sleep,
+    record: Callable[[DeliveryResult], None] = lambda result: None,
 ) -> list[DeliveryResult]:
-    """Try each entry whose destination is configured; entries for other destinations wait."""
+    """Try each entry whose destination is configured; entries for other destinations wait.
+
+    ``record`` gets each result as soon as it is known, so a crash in the middle of a long
+    list resends (at worst) the one message it was sending.
+    """
     results = []
     for entry in entries:
         destination = destinations.get(entry.destination_id)
         if destination is not None:
             results.append(_deliver_one(entry, destination, policy, sleep))
+            record(results[-1])
     return results
 
 

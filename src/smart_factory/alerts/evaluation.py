@@ -33,11 +33,11 @@ from smart_factory.alerts.condition import format_value
 from smart_factory.alerts.definition import DEFAULT_ALERTS_DIR, AlertDefinition, load_alerts
 from smart_factory.alerts.delivery import DEFAULT_RETRY, RetryPolicy, deliver
 from smart_factory.alerts.destinations import Destination, configured_destinations
-from smart_factory.alerts.history import AlertHistory, HistoryRecord
+from smart_factory.alerts.history import AlertHistory
 from smart_factory.alerts.messages import Notification, compose
-from smart_factory.alerts.outbox import DeliveryResult, Outbox, OutboxEntry
 from smart_factory.alerts.query import QueryOutcome, run_alert_query
 from smart_factory.alerts.state import AlertStatus, advance
+from smart_factory.alerts.store import AlertStore, DeliveryResult, OutboxEntry
 from smart_factory.lakehouse import SCHEMA, register_tables, storage_of
 from smart_factory.runtime.ingestion import exclusive_run
 from smart_factory.testing.fault_points import fault_point
@@ -100,25 +100,36 @@ class AlertEvaluator:
         """Evaluate each alert once. One process at a time: a second one is refused, not interleaved."""
         with exclusive_run(self.storage.root / "alerts", what="alert evaluation"):
             register_tables(self.spark, self.storage)  # tables other processes wrote since this session began
-            history = AlertHistory(self.spark, self.storage, self.schema)
-            outbox = Outbox(self.spark, self.storage, self.schema)
-            now = self.clock()
-            previous = history.latest(alert.name for alert in alerts)
-            evaluations = [self._decide(alert, previous[alert.name], now) for alert in alerts]
-            outbox.add([
-                OutboxEntry(evaluation.notification, destination.id, destination.label)
-                for evaluation in evaluations if evaluation.notification is not None
-                for destination in self.destinations
-            ])  # fmt: skip
-            fault_point("alert_outbox_recorded")
-            results = deliver(outbox.pending(), {d.id: d for d in self.destinations}, self.retry, self.sleep)
-            outbox.record(results)
-            evaluations = [
-                replace(e, deliveries=tuple(r for r in results if r.entry.notification.alert_name == e.alert.name))
-                for e in evaluations
-            ]
-            history.append([_record(evaluation) for evaluation in evaluations])
-            return evaluations
+            store = AlertStore(self.storage.root / "alerts" / f"{self.schema}.sqlite3")
+            try:
+                return self._evaluate(alerts, store)
+            finally:
+                store.close()
+
+    def _evaluate(self, alerts: Sequence[AlertDefinition], store: AlertStore) -> list[AlertEvaluation]:
+        history = AlertHistory(self.spark, self.storage, self.schema)
+        history.publish(store)  # what a crashed run committed but did not publish
+        now = self.clock()
+        previous = store.statuses(alert.name for alert in alerts)
+        evaluations = [self._decide(alert, previous[alert.name], now) for alert in alerts]
+        queued = [
+            OutboxEntry(evaluation.notification, destination.id, destination.label)
+            for evaluation in evaluations if evaluation.notification is not None
+            for destination in self.destinations
+        ]  # fmt: skip
+        batch = store.commit_evaluations(
+            [e.status for e in evaluations], queued, [_record(e, queued) for e in evaluations]
+        )
+        fault_point("alert_outbox_recorded")
+        destinations = {destination.id: destination for destination in self.destinations}
+        results = deliver(store.pending(), destinations, self.retry, self.sleep, record=store.record_delivery)
+        evaluations = [
+            replace(e, deliveries=tuple(r for r in results if r.entry.notification.alert_name == e.alert.name))
+            for e in evaluations
+        ]
+        store.replace_history(batch, [_record(e, queued) for e in evaluations])
+        history.publish(store)
+        return evaluations
 
     def _decide(self, alert: AlertDefinition, previous: AlertStatus, now: datetime) -> AlertEvaluation:
         started = time.perf_counter()
@@ -154,25 +165,36 @@ def evaluate_alerts(
     return AlertEvaluator(spark, destinations, **options).evaluate(definitions)
 
 
-def _record(evaluation: AlertEvaluation) -> HistoryRecord:
-    outcome = evaluation.outcome
-    return HistoryRecord(
-        status=evaluation.status,
-        alert_file=evaluation.alert.source_file,
-        evaluated_at=evaluation.evaluated_at,
-        condition=evaluation.alert.condition.describe(),
-        value=None if outcome.value is None else format_value(outcome.value),
-        row_count=outcome.row_count,
-        error=outcome.error,
-        notifications=[
+def _record(evaluation: AlertEvaluation, queued: Sequence[OutboxEntry]) -> dict[str, Any]:
+    """The evaluation's ``alert_history`` row: its sends in this run, or (before sending) what it queued."""
+    status, outcome = evaluation.status, evaluation.outcome
+    sends = [(r.entry, r.status, r.error) for r in evaluation.deliveries] or [
+        (entry, "QUEUED", None) for entry in queued if entry.notification.alert_name == evaluation.alert.name
+    ]
+    return {
+        "evaluation_id": status.evaluation_id,
+        "sequence": status.sequence,
+        "alert_name": status.alert_name,
+        "alert_file": evaluation.alert.source_file,
+        "evaluated_at": evaluation.evaluated_at,
+        "state": status.state,
+        "last_known_state": status.last_known_state,
+        "condition": evaluation.alert.condition.describe(),
+        "value": None if outcome.value is None else format_value(outcome.value),
+        "row_count": outcome.row_count,
+        "error": outcome.error,
+        "episode": status.episode,
+        "episode_started_at": status.episode_started_at,
+        "last_notified_at": status.last_notified_at,
+        "notifications": [
             {
-                "idempotency_key": result.entry.notification.idempotency_key,
-                "kind": result.entry.notification.kind,
-                "destination": result.entry.destination,
-                "status": result.status,
-                "error": result.error,
+                "idempotency_key": entry.notification.idempotency_key,
+                "kind": entry.notification.kind,
+                "destination": entry.destination,
+                "status": state,
+                "error": error,
             }
-            for result in evaluation.deliveries
+            for entry, state, error in sends
         ],
-        seconds=evaluation.seconds,
-    )
+        "seconds": evaluation.seconds,
+    }

@@ -1,68 +1,64 @@
-"""``alert_history``: every evaluation, and each alert's status as its latest row."""
+"""``alert_history``: every evaluation of every alert, as a Delta table to query and chart.
+
+Records are first committed to the alert store together with the evaluation's status
+change, then published here. Each run's records are one Delta append tagged with
+``txnAppId``/``txnVersion``, so a batch published again after a crash is skipped by Delta
+itself: every evaluation appears exactly once.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from pyspark.sql import SparkSession
 
-from pyspark.sql import SparkSession, Window
-from pyspark.sql import functions as F
-
-from smart_factory.alerts.state import AlertStatus
-from smart_factory.alerts.tables import HISTORY_SCHEMA, HISTORY_TABLE, ensure_table
+from smart_factory.alerts.store import AlertStore
+from smart_factory.lakehouse.catalog import register_table
 from smart_factory.lakehouse.paths import StoragePaths
 
-
-@dataclass(frozen=True)
-class HistoryRecord:
-    status: AlertStatus  # the status after the evaluation
-    alert_file: str
-    evaluated_at: datetime
-    condition: str
-    value: str | None
-    row_count: int
-    error: str | None
-    notifications: Sequence[dict[str, Any]]  # idempotency_key, kind, destination, status, error
-    seconds: float
-
-    def row(self) -> tuple:
-        """In HISTORY_SCHEMA's column order."""
-        status = self.status
-        return (
-            status.evaluation_id, status.sequence, status.alert_name, self.alert_file, self.evaluated_at,
-            status.state, status.last_known_state, self.condition, self.value, self.row_count, self.error,
-            status.episode, status.episode_started_at, status.last_notified_at,
-            [dict(notification) for notification in self.notifications], self.seconds,
-        )  # fmt: skip
+HISTORY_TABLE = "alert_history"
+HISTORY_COLUMNS: dict[str, str] = {
+    "evaluation_id": "STRING",
+    "sequence": "BIGINT",  # the alert's evaluations so far, this one included
+    "alert_name": "STRING",
+    "alert_file": "STRING",
+    "evaluated_at": "TIMESTAMP",
+    "state": "STRING",  # OK, TRIGGERED or UNKNOWN
+    "last_known_state": "STRING",  # the latest OK or TRIGGERED, looking past failed evaluations
+    "condition": "STRING",
+    "value": "STRING",
+    "row_count": "BIGINT",
+    "error": "STRING",
+    "episode": "BIGINT",  # how many times the alert has become TRIGGERED
+    "episode_started_at": "TIMESTAMP",
+    "last_notified_at": "TIMESTAMP",
+    "notifications": "ARRAY<STRUCT<idempotency_key: STRING, kind: STRING, destination: STRING, status: STRING, "
+    "error: STRING>>",
+    "seconds": "DOUBLE",
+}
+HISTORY_SCHEMA = ", ".join(f"{name} {kind}" for name, kind in HISTORY_COLUMNS.items())
 
 
 class AlertHistory:
+    """The table of one alert schema, created on first use (the caller registers existing tables)."""
+
     def __init__(self, spark: SparkSession, storage: StoragePaths, schema: str) -> None:
         self.spark = spark
         self.name = f"{schema}.{HISTORY_TABLE}"
-        self.path = ensure_table(spark, storage, self.name, HISTORY_SCHEMA)
+        self.path = str(storage.table(self.name))
+        if not (storage.table(self.name) / "_delta_log").is_dir():
+            # "ignore" keeps a table another process created in the meantime.
+            spark.createDataFrame([], HISTORY_SCHEMA).write.format("delta").mode("ignore").save(self.path)
+            register_table(spark, storage, self.name)
 
-    def latest(self, alert_names: Iterable[str]) -> dict[str, AlertStatus]:
-        """Each alert's status after its latest recorded evaluation (a fresh status if none)."""
-        names = list(alert_names)
-        newest_first = Window.partitionBy("alert_name").orderBy(F.desc("sequence"))
-        rows = (
-            self.spark.read.format("delta").load(self.path)
-            .where(F.col("alert_name").isin(names))
-            .withColumn("rank", F.row_number().over(newest_first))
-            .where("rank = 1")
-            .select("alert_name", "state", "last_known_state", "episode", "episode_started_at", "last_notified_at",
-                    "evaluation_id", "sequence")
-            .collect()
-        )  # fmt: skip
-        found = {row.alert_name: AlertStatus(**row.asDict()) for row in rows}
-        return {name: found.get(name, AlertStatus(name)) for name in names}
-
-    def append(self, records: Sequence[HistoryRecord]) -> None:
-        """Record evaluations, all in one Delta commit."""
-        if not records:
-            return
-        rows = [record.row() for record in records]
-        self.spark.createDataFrame(rows, HISTORY_SCHEMA).write.format("delta").mode("append").save(self.path)
+    def publish(self, store: AlertStore) -> None:
+        """Append every history batch the store has not published yet, oldest first."""
+        for batch_id, records in store.unpublished_history():
+            if records:
+                rows = [tuple(record[column] for column in HISTORY_COLUMNS) for record in records]
+                (
+                    self.spark.createDataFrame(rows, HISTORY_SCHEMA)
+                    .write.format("delta").mode("append")
+                    .option("txnAppId", f"smart-factory-alerts-{store.store_id}")
+                    .option("txnVersion", batch_id)
+                    .save(self.path)
+                )  # fmt: skip
+            store.mark_published(batch_id)

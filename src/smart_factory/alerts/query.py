@@ -42,6 +42,8 @@ def run_alert_query(spark: SparkSession, alert: AlertDefinition, shown_rows: int
             returned = ", ".join(columns)
             error = f"The query has no column {condition.column!r} (condition.column); it returns {returned}."
             return QueryOutcome("UNKNOWN", columns=columns, error=error)
+        # Run the query once: the aggregate and the shown rows then read its materialized result.
+        frame = frame.localCheckpoint()
         summary = [F.count(F.lit(1)).alias("row_count")]
         if condition.aggregation:
             summary.append(condition.value_expression().alias("value"))
