@@ -5,16 +5,19 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
 from alert_servers import webhook_server
 from alert_support import REPO, fresh_schema, save_gold_device_hourly
 
-from smart_factory.alerts import configured_destinations, evaluate_alerts
 from smart_factory.alerts.destinations import DESTINATIONS_ENV
 from smart_factory.alerts.store import AlertStore
+from smart_factory.cli import main
 from smart_factory.testing import Fault, crash_child
 
 
-def test_a_notification_queued_by_a_killed_run_is_sent_by_the_next(spark, storage, tmp_path: Path) -> None:
+def test_a_notification_queued_by_a_killed_run_is_sent_by_the_next(
+    spark, storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     schema = fresh_schema()
     save_gold_device_hourly(spark, storage, schema, hot={"D-1": 45.0})
     alerts_dir = tmp_path / "alerts"
@@ -22,24 +25,25 @@ def test_a_notification_queued_by_a_killed_run_is_sent_by_the_next(spark, storag
     shipped = (REPO / "alerts" / "overheating_equipment.yml").read_text()
     (alerts_dir / "overheating.yml").write_text(shipped.replace("smart_factory.", f"{schema}."))
 
+    options = ["--alerts-dir", str(alerts_dir), "--schema", schema, "--storage-root", str(storage.root)]
     with webhook_server() as webhook:
-        # `smart-factory alerts evaluate`, SIGKILLed (with its JVM) right after the outbox commit.
-        crash_child(
-            [sys.executable, "-m", "smart_factory.cli", "alerts", "evaluate", "--alerts-dir", str(alerts_dir),
-             "--schema", schema, "--storage-root", str(storage.root), "--master", "local[1]"],
-            Fault("alert_outbox_recorded"),
-            env={DESTINATIONS_ENV: webhook.url},
-        )  # fmt: skip
+        monkeypatch.setenv(DESTINATIONS_ENV, webhook.url)
+        # `smart-factory alerts evaluate` in its own process, SIGKILLed (JVM and all) right after
+        # its outbox commit, before sending anything.
+        crash_child([sys.executable, "-m", "smart_factory.cli", "alerts", "evaluate", *options, "--master", "local[1]"],
+                    Fault("alert_outbox_recorded"))  # fmt: skip
         assert webhook.requests == []
         store = AlertStore(storage.root / "alerts" / f"{schema}.sqlite3")
         (queued,) = store.pending()
         store.close()
 
-        destinations = configured_destinations(storage, {DESTINATIONS_ENV: webhook.url})
-        (evaluation,) = evaluate_alerts(spark, alerts_dir, destinations=destinations, schema=schema)
+        # The scheduler's first run, in this process (it reuses this session's Spark).
+        assert main(["alerts", "run", "--max-evaluations", "1", *options]) == 0
 
     # The killed run had already recorded the trigger: this run only delivers what it queued.
-    assert evaluation.state == "TRIGGERED" and evaluation.notification is None
+    output = capsys.readouterr().out
+    assert "TRIGGERED  Overheating Equipment Alert: MAX(max_temperature_celsius) = 45" in output
+    assert "1 of 1 notifications delivered" in output and "Stopped after 1 evaluation run(s)." in output
     (request,) = webhook.requests
     assert request.headers["Idempotency-Key"] == queued.notification.idempotency_key
     assert request.payload["title"] == "[TRIGGERED] Overheating Equipment Alert: 45 °C"

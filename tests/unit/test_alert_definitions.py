@@ -9,6 +9,7 @@ import pytest
 
 from smart_factory.alerts import AlertDefinition, load_alerts
 from smart_factory.alerts.definition import DEFAULT_ALERTS_DIR
+from smart_factory.cli import main
 from smart_factory.errors import AlertDefinitionError
 
 VALID = """\
@@ -109,3 +110,18 @@ def test_names_are_unique_and_selectable(tmp_path: Path) -> None:
         load_alerts(tmp_path)
     with pytest.raises(AlertDefinitionError, match="No alert definitions at"):
         load_alerts(tmp_path / "missing")
+
+
+def test_validate_prints_one_clear_line_for_a_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, VALID.replace("op: GREATER_THAN", "op: bigger"))
+    assert main(["alerts", "validate", "--alerts-dir", str(tmp_path), "--storage-root", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"smart-factory: error: {tmp_path / 'alert.yml'}:6: 'condition.op' must be one of")
+    assert len(error.splitlines()) == 1
+
+
+def test_validate_lists_alerts_and_destinations(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["alerts", "validate", "--storage-root", str(tmp_path)]) == 0
+    output = capsys.readouterr().out
+    assert "Overheating Equipment Alert" in output and "cron '*/2 * * * *' (Europe/Berlin)" in output
+    assert "2 alert(s), no problems found." in output

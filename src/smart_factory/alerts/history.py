@@ -8,6 +8,8 @@ itself: every evaluation appears exactly once.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pyspark.sql import SparkSession
 
 from smart_factory.alerts.store import AlertStore
@@ -38,21 +40,18 @@ HISTORY_SCHEMA = ", ".join(f"{name} {kind}" for name, kind in HISTORY_COLUMNS.it
 
 
 class AlertHistory:
-    """The table of one alert schema, created on first use (the caller registers existing tables)."""
+    """The table of one alert schema; its first publication creates and registers it."""
 
     def __init__(self, spark: SparkSession, storage: StoragePaths, schema: str) -> None:
-        self.spark = spark
+        self.spark, self.storage = spark, storage
         self.name = f"{schema}.{HISTORY_TABLE}"
         self.path = str(storage.table(self.name))
-        if not (storage.table(self.name) / "_delta_log").is_dir():
-            # "ignore" keeps a table another process created in the meantime.
-            spark.createDataFrame([], HISTORY_SCHEMA).write.format("delta").mode("ignore").save(self.path)
-            register_table(spark, storage, self.name)
 
     def publish(self, store: AlertStore) -> None:
         """Append every history batch the store has not published yet, oldest first."""
         for batch_id, records in store.unpublished_history():
             if records:
+                first_write = not (Path(self.path) / "_delta_log").is_dir()
                 rows = [tuple(record[column] for column in HISTORY_COLUMNS) for record in records]
                 (
                     self.spark.createDataFrame(rows, HISTORY_SCHEMA)
@@ -61,4 +60,6 @@ class AlertHistory:
                     .option("txnVersion", batch_id)
                     .save(self.path)
                 )  # fmt: skip
+                if first_write:  # an existing table was registered when the evaluation began
+                    register_table(self.spark, self.storage, self.name)
             store.mark_published(batch_id)
