@@ -14,6 +14,7 @@ from smart_factory.alerts.store import AlertStore
 from smart_factory.cli import main
 from smart_factory.testing import Fault, crash_child
 
+pytestmark = pytest.mark.slow  # a second process with its own JVM
 
 def test_a_notification_queued_by_a_killed_run_is_sent_by_the_next(
     spark, storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -33,9 +34,8 @@ def test_a_notification_queued_by_a_killed_run_is_sent_by_the_next(
         crash_child([sys.executable, "-m", "smart_factory.cli", "alerts", "evaluate", *options, "--master", "local[1]"],
                     Fault("alert_outbox_recorded"))  # fmt: skip
         assert webhook.requests == []
-        store = AlertStore(storage.root / "alerts" / f"{schema}.sqlite3")
-        (queued,) = store.pending()
-        store.close()
+        with AlertStore.open(storage, schema) as store:
+            (queued,) = store.pending()
 
         # The scheduler's first run, in this process (it reuses this session's Spark).
         assert main(["alerts", "run", "--max-evaluations", "1", *options]) == 0

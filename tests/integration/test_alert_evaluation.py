@@ -7,9 +7,14 @@ from datetime import UTC, datetime, timedelta
 from alert_servers import smtp_server, webhook_server
 from alert_support import fresh_schema, save_gold_device_hourly, shipped_alert
 
-from smart_factory.alerts import AlertDefinition, RetryPolicy, configured_destinations, evaluate_alerts
+from smart_factory.alerts import (
+    AlertDefinition,
+    RetryPolicy,
+    configured_destinations,
+    evaluate_alerts,
+    notification_outbox,
+)
 from smart_factory.alerts.destinations import DESTINATIONS_ENV
-from smart_factory.alerts.store import AlertStore
 from smart_factory.runtime.event_log import EventLog
 
 QUICK_RETRY = RetryPolicy(attempts=2, first_delay_seconds=0.01)
@@ -24,14 +29,6 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
-
-
-def outbox(storage, schema: str) -> list[dict]:
-    store = AlertStore(storage.root / "alerts" / f"{schema}.sqlite3")
-    try:
-        return store.outbox()
-    finally:
-        store.close()
 
 
 def history(spark, schema: str) -> list:
@@ -117,8 +114,8 @@ def test_a_webhook_outage_is_delivered_by_a_later_evaluation_exactly_once(spark,
     assert [request.status for request in webhook.requests] == [500, 500, 200]
     (delivered,) = webhook.delivered
     assert delivered.headers["Idempotency-Key"] == first.notification.idempotency_key
-    (row,) = outbox(storage, schema)
-    assert (row["status"], row["attempts"]) == ("DELIVERED", 3) and "error=500" in row["last_error"]
+    (row,) = notification_outbox(spark, schema).collect()
+    assert (row.status, row.attempts) == ("DELIVERED", 3) and "error=500" in row.last_error
 
 
 def test_pipeline_health_reads_the_event_log(spark, storage) -> None:

@@ -16,7 +16,7 @@ from smart_factory.alerts.destinations import (
     LogFileDestination,
     configured_destinations,
 )
-from smart_factory.alerts.evaluation import AlertEvaluation, AlertEvaluator, evaluate_alerts
+from smart_factory.alerts.evaluation import AlertEvaluation, AlertEvaluator, evaluate_alerts, notification_outbox
 from smart_factory.alerts.history import HISTORY_TABLE
 from smart_factory.alerts.schedule import Schedule
 from smart_factory.alerts.scheduler import AlertScheduler
@@ -36,4 +36,5 @@ __all__ = [
     "configured_destinations",
     "evaluate_alerts",
     "load_alerts",
+    "notification_outbox",
 ]

@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from smart_factory.alerts.clock import Clock, utc_now
 from smart_factory.alerts.condition import format_value
@@ -37,7 +37,7 @@ from smart_factory.alerts.history import AlertHistory
 from smart_factory.alerts.messages import Notification, compose
 from smart_factory.alerts.query import QueryOutcome, run_alert_query
 from smart_factory.alerts.state import AlertStatus, advance
-from smart_factory.alerts.store import AlertStore, DeliveryResult, OutboxEntry
+from smart_factory.alerts.store import OUTBOX_SCHEMA, AlertStore, DeliveryResult, OutboxEntry
 from smart_factory.lakehouse import SCHEMA, register_tables, storage_of
 from smart_factory.runtime.ingestion import exclusive_run
 from smart_factory.testing.fault_points import fault_point
@@ -100,11 +100,8 @@ class AlertEvaluator:
         """Evaluate each alert once. One process at a time: a second one is refused, not interleaved."""
         with exclusive_run(self.storage.root / "alerts", what="alert evaluation"):
             register_tables(self.spark, self.storage)  # tables other processes wrote since this session began
-            store = AlertStore(self.storage.root / "alerts" / f"{self.schema}.sqlite3")
-            try:
+            with AlertStore.open(self.storage, self.schema) as store:
                 return self._evaluate(alerts, store)
-            finally:
-                store.close()
 
     def _evaluate(self, alerts: Sequence[AlertDefinition], store: AlertStore) -> list[AlertEvaluation]:
         history = AlertHistory(self.spark, self.storage, self.schema)
@@ -198,3 +195,12 @@ def _record(evaluation: AlertEvaluation, queued: Sequence[OutboxEntry]) -> dict[
         ],
         "seconds": evaluation.seconds,
     }
+
+
+def notification_outbox(spark: SparkSession, schema: str = SCHEMA) -> DataFrame:
+    """The outbox as a DataFrame, newest first: what was sent, and what is still PENDING.
+
+    >>> notification_outbox(spark).select("alert_name", "kind", "status", "attempts").show()  # doctest: +SKIP
+    """
+    with AlertStore.open(storage_of(spark), schema) as store:
+        return spark.createDataFrame([tuple(row.values()) for row in store.outbox()], OUTBOX_SCHEMA)

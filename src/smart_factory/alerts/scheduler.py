@@ -8,6 +8,7 @@ skipped, not queued up. SIGINT or SIGTERM lets the current evaluation finish, th
 from __future__ import annotations
 
 import signal
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -78,7 +79,7 @@ class AlertScheduler:
         try:
             for evaluation in self.evaluate(alerts):
                 self.report(f"  {evaluation}")
-        except (SmartFactoryError, PySparkException, Py4JError, OSError) as error:
+        except (SmartFactoryError, PySparkException, Py4JError, OSError, sqlite3.Error) as error:
             # A lakehouse that is busy or briefly unreadable must not end the loop: try at the next tick.
             self.report(f"  evaluation failed, will retry at the next tick: {str(error).strip().splitlines()[0]}")
 

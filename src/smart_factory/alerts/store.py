@@ -24,8 +24,15 @@ from typing import Any
 
 from smart_factory.alerts.messages import Notification
 from smart_factory.alerts.state import AlertStatus
+from smart_factory.lakehouse.paths import SCHEMA, StoragePaths
 
 PENDING, DELIVERED = "PENDING", "DELIVERED"
+# The outbox as a notebook sees it (see `notification_outbox`): the columns of the table below.
+OUTBOX_SCHEMA = (
+    "idempotency_key STRING, destination_id STRING, destination STRING, alert_name STRING, kind STRING, "
+    "episode BIGINT, evaluation_id STRING, subject STRING, body STRING, created_at STRING, status STRING, "
+    "attempts BIGINT, last_error STRING, last_attempt_at STRING, delivered_at STRING"
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS store (store_id TEXT NOT NULL);
@@ -68,7 +75,21 @@ class DeliveryResult:
 
 
 class AlertStore:
-    """The SQLite file of one alert schema; opened per evaluation run, one writer at a time."""
+    """The SQLite file of one alert schema; opened per evaluation run, one writer at a time.
+
+    >>> with AlertStore.open(storage_of(spark)) as store:  # doctest: +SKIP
+    ...     pending = store.pending()
+    """
+
+    @classmethod
+    def open(cls, storage: StoragePaths, schema: str = SCHEMA) -> AlertStore:
+        return cls(storage.root / "alerts" / f"{schema}.sqlite3")
+
+    def __enter__(self) -> AlertStore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -142,7 +163,7 @@ class AlertStore:
             )  # fmt: skip
 
     def outbox(self) -> list[dict[str, Any]]:
-        """The whole outbox, newest first (for a notebook to show)."""
+        """The whole outbox, newest first, timestamps as ISO text (``OUTBOX_SCHEMA``'s columns)."""
         return [dict(row) for row in self._connection.execute("SELECT * FROM outbox ORDER BY created_at DESC")]
 
     def replace_history(self, batch_id: int, records: Sequence[dict[str, Any]]) -> None:
