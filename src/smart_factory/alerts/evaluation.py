@@ -1,19 +1,23 @@
-"""Evaluate alerts once: query, decide, queue, send, record — in an order a crash cannot hurt.
+"""Evaluate alerts once: query, decide, commit, send, record — in an order a crash cannot hurt.
 
-1. Read each alert's status from the latest ``alert_history`` row.
-2. Run each query; decide the new state and whether it notifies (:mod:`.state`).
-3. Queue the notifications in ``alert_outbox`` (one Delta commit), *before* sending.
-4. Send everything pending — this run's and any an earlier run could not deliver.
-5. Mark what was delivered, then append this run's evaluations to ``alert_history``.
+1. Read each alert's status (last state, episode, last notification) from the alert store.
+2. Run each query on Spark; decide the new state and whether it notifies (:mod:`.state`).
+3. Commit, in one SQLite transaction, the new statuses, the notifications to send (one
+   outbox row per destination) and the evaluation records — *before* sending anything.
+4. Send everything pending — this run's, and any an earlier run could not deliver — and
+   mark each notification delivered as soon as it went out.
+5. Publish the evaluation records to the Delta table ``alert_history``.
 
-A crash before step 5 leaves the history where it was, so the next run decides from the
-same basis, derives the same idempotency keys and finds them already queued: a message
-is sent at most once more (and its receiver can tell, by its key), never lost.
+A crash before step 3 changes nothing: the next run decides again from the same basis and
+derives the same idempotency keys. A crash after it leaves the notifications PENDING and
+the records unpublished, and the next run sends and publishes them. At worst a message
+that went out just before a crash is sent again, under the same key for its receiver to
+recognise; none is lost.
 
 >>> from smart_factory.alerts import evaluate_alerts
 >>> for evaluation in evaluate_alerts(spark):  # doctest: +SKIP
 ...     print(evaluation)
-TRIGGERED  Overheating Equipment Alert: MAX(max_temperature_celsius) = 47.3 > 40; notified (1 delivered)
+TRIGGERED  Overheating Equipment Alert: MAX(max_temperature_celsius) = 47.3 (12 rows; …); 1 of 1 notifications delivered
 """
 
 from __future__ import annotations
