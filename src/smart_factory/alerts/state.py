@@ -8,9 +8,9 @@
   operator hear about the same machine twice.
 
 Each notification's idempotency key is derived from the alert, the evaluation the decision
-was based on and the kind of notification. A run that crashed before recording its own
-evaluation is redone from the same basis, so it arrives at the same keys: the outbox skips
-what it already holds, and a receiver can recognise a message sent twice.
+was based on and the kind of notification, never from the clock: a run that crashed before
+committing its evaluation is redone from the same basis and arrives at the same keys (the
+outbox ignores a key it already holds), and a receiver can recognise a message sent twice.
 
 >>> status = AlertStatus("Hot devices")
 >>> step = advance(status, "TRIGGERED", datetime(2024, 3, 1, tzinfo=UTC), NotificationSettings(), "e-1")
