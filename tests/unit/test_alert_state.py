@@ -68,6 +68,15 @@ def test_the_same_basis_gives_the_same_key_and_a_new_basis_a_new_one() -> None:
     assert other_alert.idempotency_key != first.idempotency_key
 
 
+def test_first_notifications_of_two_alert_stores_have_different_keys() -> None:
+    # "Never evaluated" is the same basis in every fresh workshop; the store's id tells them apart.
+    never, settings = AlertStatus("Hot devices"), NotificationSettings()
+    here = advance(never, "TRIGGERED", START, settings, "e1", key_scope="store-a")
+    there = advance(never, "TRIGGERED", START, settings, "e1", key_scope="store-b")
+    assert here.idempotency_key != there.idempotency_key
+    assert here.idempotency_key == advance(never, "TRIGGERED", START, settings, "e2", "store-a").idempotency_key
+
+
 def test_naive_timestamps_read_back_from_spark_are_local_time() -> None:
     # PySpark gives TIMESTAMP values back as naive local datetimes; the reminder clock must agree.
     notified = (START - timedelta(seconds=59)).astimezone().replace(tzinfo=None)

@@ -72,7 +72,8 @@ class AlertEvaluation:
         found = (
             f"error: {self.error}" if self.error else
             f"{self.alert.condition.value_label} = {format_value(self.outcome.value)} "
-            f"({self.outcome.row_count} rows; condition {self.alert.condition.describe()})"
+            f"({self.outcome.row_count} row{'' if self.outcome.row_count == 1 else 's'}; "
+            f"condition {self.alert.condition.describe()})"
         )  # fmt: skip
         delivered = sum(result.delivered for result in self.deliveries)
         sent = f"; {delivered} of {len(self.deliveries)} notifications delivered" if self.deliveries else ""
@@ -112,7 +113,7 @@ class AlertEvaluator:
         history.publish(store)  # what a crashed run committed but did not publish
         now = self.clock()
         previous = store.statuses(alert.name for alert in alerts)
-        evaluations = [self._decide(alert, previous[alert.name], now) for alert in alerts]
+        evaluations = [self._decide(alert, previous[alert.name], now, store.store_id) for alert in alerts]
         queued = [
             OutboxEntry(evaluation.notification, destination.id, destination.label)
             for evaluation in evaluations if evaluation.notification is not None
@@ -132,10 +133,10 @@ class AlertEvaluator:
         history.publish(store)
         return evaluations
 
-    def _decide(self, alert: AlertDefinition, previous: AlertStatus, now: datetime) -> AlertEvaluation:
+    def _decide(self, alert: AlertDefinition, previous: AlertStatus, now: datetime, key_scope: str) -> AlertEvaluation:
         started = time.perf_counter()
         outcome = run_alert_query(self.spark, alert)
-        step = advance(previous, outcome.state, now, alert.notification, str(uuid.uuid4()))
+        step = advance(previous, outcome.state, now, alert.notification, str(uuid.uuid4()), key_scope)
         notification = compose(alert, outcome, step, now) if step.notification else None
         return AlertEvaluation(alert, previous, outcome, step.status, now, notification, (),
                                time.perf_counter() - started)  # fmt: skip

@@ -55,9 +55,17 @@ class Step:
 
 
 def advance(
-    previous: AlertStatus, state: str, now: datetime, settings: NotificationSettings, evaluation_id: str
+    previous: AlertStatus,
+    state: str,
+    now: datetime,
+    settings: NotificationSettings,
+    evaluation_id: str,
+    key_scope: str = "",
 ) -> Step:
-    """The status after an evaluation found ``state`` at ``now``, and what it should send."""
+    """The status after an evaluation found ``state`` at ``now``, and what it should send.
+
+    ``key_scope`` tells this alert store's keys from any other's (see :func:`idempotency_key`).
+    """
     was_triggered = previous.last_known_state == "TRIGGERED"
     status = replace(
         previous,
@@ -76,12 +84,19 @@ def advance(
         kind = "OK"
     if kind is None:
         return Step(status)
-    return Step(replace(status, last_notified_at=now), kind, idempotency_key(previous, kind))
+    return Step(replace(status, last_notified_at=now), kind, idempotency_key(previous, kind, key_scope))
 
 
-def idempotency_key(basis: AlertStatus, kind: NotificationKind) -> str:
-    """The same alert, basis evaluation and kind always give the same key."""
-    return str(uuid.uuid5(_KEY_NAMESPACE, f"{basis.alert_name}\n{basis.evaluation_id}\n{kind}"))
+def idempotency_key(basis: AlertStatus, kind: NotificationKind, key_scope: str = "") -> str:
+    """The same alert, basis evaluation and kind always give the same key, within one scope.
+
+    The scope (the alert store's id) matters for an alert's very first notification, whose
+    basis is "never evaluated" everywhere: without it, every fresh workshop would send its
+    first overheating alert under the same key, and a receiver that remembers keys would
+    drop all but one of them.
+    """
+    identity = f"{key_scope}\n{basis.alert_name}\n{basis.evaluation_id}\n{kind}"
+    return str(uuid.uuid5(_KEY_NAMESPACE, identity))
 
 
 def _reminder_due(previous: AlertStatus, now: datetime, retrigger_seconds: int) -> bool:
