@@ -69,6 +69,7 @@ def test_a_valid_file_reads_into_canonical_values(tmp_path: Path) -> None:
                                                    r"\{\{ALERT_STATE\}\}; the variables are ALERT_STATUS"),
         (("name: Hot devices", "title: Hot devices"), r"alert.yml:1: 'title' is not a field here; known fields: "),
         (("  column: max_temperature_celsius\n", ""), r"alert.yml:3: 'condition.column' is required"),
+        (("  threshold: 40\n", ""), r"alert.yml:3: 'condition.threshold' is required with op >"),
     ],
 )  # fmt: skip
 def test_a_mistake_names_file_line_and_field(tmp_path: Path, change: tuple[str, str], message: str) -> None:

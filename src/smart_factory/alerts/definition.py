@@ -132,6 +132,8 @@ def _condition(section: _Section) -> Condition:
     if operator == "IS NULL":
         if threshold is not None:
             raise section.error("threshold", "must be left out with op IS_NULL")
+    elif threshold is None:
+        raise section.error("threshold", f"is required with op {operator}")
     elif isinstance(threshold, str) and operator not in EQUALITY_OPERATORS:
         raise section.error("threshold", f"must be a number with op {operator} (text works with == and !=)")
     elif isinstance(threshold, bool) or not isinstance(threshold, int | float | str):
