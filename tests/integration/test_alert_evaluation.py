@@ -126,7 +126,7 @@ def test_pipeline_health_reads_the_event_log(spark, storage) -> None:
         """One pipeline update's events, written by the runtime's own event log writer."""
         path = str(storage.table(f"{schema}.event_log"))
         log = EventLog(spark, path, "pipeline", "Smart_Factory", f"update-{state}", schema)
-        log.emit("create_update", "Update started.", {"cause": "API_CALL"}, flush=True)
+        log.emit("create_update", "Update started.", {"cause": "API_CALL"})
         expectations = [
             {"name": "temperature_plausible", "dataset": "silver_readings",
              "passed_records": 1000 - failed_records, "failed_records": failed_records},
@@ -137,7 +137,7 @@ def test_pipeline_health_reads_the_event_log(spark, storage) -> None:
                  dataset_name="silver_readings")  # fmt: skip
         error = "flow 'gold' failed" if state == "FAILED" else None
         log.emit("update_progress", f"Update is {state}.", {"state": state}, error=error)
-        log.flush()
+        log.flush()  # one Delta commit per update
 
     update("FAILED", failed_records=80)
     (evaluation,) = evaluate_alerts(spark, [alert], destinations=[], schema=schema)
