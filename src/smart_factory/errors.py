@@ -79,3 +79,15 @@ class ExpectationFailed(SmartFactoryError):
 
 class PipelineSettingsError(SmartFactoryError):
     """The pipeline settings file is invalid; the message names the file and the field."""
+
+
+class AlertError(SmartFactoryError):
+    """Base of the alerting errors: a definition, a destination or the alert store is wrong."""
+
+
+class AlertDefinitionError(AlertError):
+    """An alert definition file is invalid; the message names the file, line and field."""
+
+
+class AlertDestinationError(AlertError):
+    """A notification destination is misconfigured; the message names the setting, never its secret."""

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from smart_factory.testing import Fault, FaultInjectionError, FaultNotTriggered, crash_child, run_child, start_child
-from smart_factory.testing.fault_points import fault_point
+from smart_factory.testing.fault_points import FaultRaised, fault_point
 
 # A stand-in for a streaming run: three micro-batches, each marking the points the runtime marks.
 BATCHES = """
 import sys
-from smart_factory.testing.fault_points import fault_point
+from smart_factory.testing.fault_points import FaultRaised, fault_point
 for batch_id in range(3):
     fault_point("before_batch", batch_id=batch_id)
     print("wrote", batch_id, flush=True)
@@ -74,12 +74,25 @@ def test_unknown_points_and_actions_are_refused_with_the_known_ones() -> None:
         fault_point("befor_write")  # a typo in runtime code fails even when nothing is armed
 
 
+def test_raise_stands_in_for_a_kill_without_a_second_process(monkeypatch) -> None:
+    monkeypatch.setenv("SMART_FACTORY_FAULT_POINT", "after_write")
+    monkeypatch.setenv("SMART_FACTORY_FAULT_ACTION", "raise")
+    fault_point("before_write")  # not the armed point
+    with pytest.raises(FaultRaised, match="fault point after_write fired"):
+        try:
+            fault_point("after_write")
+        except Exception:  # what a run's own error handling does; a crash must get past it
+            pytest.fail("FaultRaised was caught as an ordinary error")
+    with pytest.raises(FaultInjectionError, match="during_write cannot raise"):
+        Fault("during_write", action="raise")
+
+
 def test_the_kill_takes_the_whole_process_group_down(tmp_path: Path) -> None:
     # As Spark's JVM is, the grandchild is a process the child started and does not manage.
     pid_file = tmp_path / "grandchild.pid"
     code = (
         "import subprocess\n"
-        "from smart_factory.testing.fault_points import fault_point\n"
+        "from smart_factory.testing.fault_points import FaultRaised, fault_point\n"
         "sleeper = subprocess.Popen(['sleep', '600'])\n"
         f"open({str(pid_file)!r}, 'w').write(str(sleeper.pid))\n"
         "fault_point('before_write', batch_id=0)\n"
