@@ -16,7 +16,7 @@ from smart_factory.dashboards.figures.common import empty_figure
 from smart_factory.dashboards.reader import LakehouseReader
 from smart_factory.dashboards.spec import Dashboard, Panel
 from smart_factory.errors import PanelDataUnavailable
-from smart_factory.lakehouse.paths import StoragePaths
+from smart_factory.lakehouse.paths import SCHEMA, StoragePaths
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,6 @@ def render_dashboard(dashboard: Dashboard, reader: LakehouseReader) -> list[Rend
 
 
 @lru_cache(maxsize=8)
-def shared_reader(storage_root: str | None = None) -> LakehouseReader:
-    """One reader (and so one cache of table snapshots) per storage root in this process."""
-    return LakehouseReader(StoragePaths.from_env(storage_root))
+def shared_reader(storage_root: str | None = None, schema: str = SCHEMA) -> LakehouseReader:
+    """One reader (and so one cache of table snapshots) per storage root and schema in this process."""
+    return LakehouseReader(StoragePaths.from_env(storage_root), schema)
