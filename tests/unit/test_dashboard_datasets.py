@@ -96,12 +96,15 @@ def test_alert_history_without_a_state_column_is_an_empty_state_naming_what_is_m
         alerts.alert_states(reader_on(tmp_path))
 
 
-def test_notification_counts_are_described(tmp_path: Path) -> None:
+def test_alert_panels_with_the_preferred_column_names_and_notification_counts(tmp_path: Path) -> None:
     write_table(tmp_path, "alert_history", [
-        {"alert_name": "hot", "evaluated_at": utc(f"2026-01-05 0{hour}:00"), "state": "TRIGGERED",
-         "notifications_sent": count} for hour, count in [(1, 0), (2, 2)]
+        {"alert_name": name, "evaluated_at": utc(f"2026-01-05 0{hour}:00"), "state": state, "value": 1.0,
+         "notifications_sent": count}
+        for name, hour, state, count in [("hot", 1, "OK", 0), ("hot", 2, "TRIGGERED", 2), ("cold", 3, "OK", 0)]
     ])  # fmt: skip
-    assert alerts.recent_notifications(reader_on(tmp_path))["sent"].tolist() == ["2 sent"]
+    reader = reader_on(tmp_path)
+    assert alerts.alert_states(reader)[["alert", "state"]].values.tolist() == [["hot", "TRIGGERED"], ["cold", "OK"]]
+    assert alerts.recent_notifications(reader)["sent"].tolist() == ["2 sent"]
 
 
 def test_quarantine_reasons_count_each_broken_rule(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
 from werkzeug.serving import make_server
 
-from smart_factory.dashboards.export import ASSETS_FOLDER, FIGURE_CONFIG
+from smart_factory.dashboards.export import ASSETS_FOLDER
 from smart_factory.dashboards.reader import LakehouseReader
 from smart_factory.dashboards.render import RenderedPanel, css_classes, render_panel
 from smart_factory.dashboards.spec import DASHBOARDS, OPERATIONS, Dashboard
@@ -134,7 +134,8 @@ def _panel(item: RenderedPanel) -> html.Div:
         children=[
             html.H2(item.panel.title),
             html.P(item.panel.description, className="description"),
-            dcc.Graph(id={"type": "panel-figure", "key": item.panel.key}, figure=item.figure, config=FIGURE_CONFIG),
+            dcc.Graph(id={"type": "panel-figure", "key": item.panel.key}, figure=item.figure,
+                      config={"displaylogo": False}),  # dcc.Graph sizes itself: width responsive, height the figure's
         ],
     )
 

@@ -37,12 +37,14 @@ def alert_states(reader: LakehouseReader) -> pd.DataFrame:
     alert, at, state = (_quoted(columns[role]) for role in ("alert", "evaluated_at", "state"))
     return reader.query(
         f"""
-        SELECT {alert}::VARCHAR AS alert,
-               arg_max({state}, {at})::VARCHAR AS state,
-               arg_max({value}, {at}) AS value,
-               max({at})::TIMESTAMP AS evaluated_at,
-               count(*) AS evaluations
-        FROM {ALERT_HISTORY} GROUP BY 1
+        SELECT * FROM (
+            SELECT {alert}::VARCHAR AS alert,
+                   arg_max({state}, {at})::VARCHAR AS state,
+                   arg_max({value}, {at}) AS value,
+                   max({at})::TIMESTAMP AS evaluated_at,
+                   count(*) AS evaluations
+            FROM {ALERT_HISTORY} GROUP BY 1
+        ) AS latest  -- ordered outside: inside, "state" would name the table's column, not the latest state
         ORDER BY CASE state WHEN 'TRIGGERED' THEN 0 WHEN 'UNKNOWN' THEN 1 ELSE 2 END, alert
         """,
         ALERT_HISTORY,

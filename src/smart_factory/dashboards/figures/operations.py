@@ -60,6 +60,7 @@ def temperature_by_location(frame: pd.DataFrame) -> go.Figure:
         updatemenus=[{"type": "buttons", "direction": "right", "buttons": buttons, "x": 0, "xanchor": "left",
                       "y": 1.06, "yanchor": "bottom", "showactive": True, "active": list(LEVELS).index(_DEFAULT_LEVEL)}]
     )  # fmt: skip
+    figure.update_xaxes(tickformat="%H:%M\n%b %d")  # whole hours, even when there is only one
     figure.update_xaxes(title_text="hour (UTC)", row=2, col=1)
     return styled(figure, height=HEIGHT + 200)
 
