@@ -83,7 +83,7 @@ OPERATIONS = Dashboard(
         Panel("vibration", "Vibration vs temperature",
               "Each point is one device in one hour (gold_device_hourly), coloured by the hour's maximum.",
               ("gold_device_hourly",), operations_data.vibration_vs_temperature,
-              operations_figures.vibration_vs_temperature, "No hourly device aggregates yet."),
+              operations_figures.vibration_vs_temperature, "No hourly device aggregates yet.", wide=True),
         Panel("alerts", "Alert states", "Each alert's latest evaluation (alert_history), triggered ones first.",
               (alerts_data.ALERT_HISTORY,), alerts_data.alert_states, operations_figures.alert_states,
               "No alert has been evaluated yet."),

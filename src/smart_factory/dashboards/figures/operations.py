@@ -128,7 +128,7 @@ def freshness(frame: pd.DataFrame) -> go.Figure:
             )
         )  # fmt: skip
     figure.update_layout(grid={"rows": 1, "columns": max(len(frame), 1)})
-    return styled(figure, height=200)
+    return styled(figure, height=170)
 
 
 def alert_states(frame: pd.DataFrame) -> go.Figure:
