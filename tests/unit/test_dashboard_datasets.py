@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from dashboard_support import reader_on, utc, write_table
 
-from smart_factory.dashboards.datasets import alerts, operations, pipeline_health
+from smart_factory.dashboards.datasets import SqlDataset, alerts, operations, pipeline_health
 from smart_factory.dashboards.render import render_dashboard, render_panel
 from smart_factory.dashboards.spec import DASHBOARDS, OPERATIONS, Panel
 from smart_factory.errors import PanelDataUnavailable
@@ -167,3 +167,11 @@ def test_a_failing_panel_shows_why_and_the_others_still_render(tmp_path: Path) -
     panel = Panel("broken", "Broken", "", (), broken, lambda frame: None, "")  # type: ignore[arg-type]
     item = render_panel(panel, reader_on(tmp_path))
     assert item.empty_reason == "This panel could not be drawn: ValueError: Binder Error: column x not found"
+
+
+def test_each_panel_declares_the_tables_its_query_reads() -> None:
+    # The served page redraws a panel when one of its declared tables gets a commit.
+    for dashboard in DASHBOARDS.values():
+        for panel in dashboard.panels:
+            if isinstance(panel.load, SqlDataset):
+                assert set(panel.load.tables) <= set(panel.tables), panel.key

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from smart_factory.dashboards.datasets import SqlDataset
 from smart_factory.dashboards.reader import LakehouseReader
 
 HEATMAP_DEVICES = 30
@@ -86,24 +87,17 @@ HAVING count(*) > 0
 """
 
 
-def temperature_by_location(reader: LakehouseReader) -> pd.DataFrame:
-    """Hourly average and max temperature per plant, per floor and per line (``level`` says which)."""
-    return reader.query(_TEMPERATURE_BY_LOCATION, "gold_plant_line_hourly")
+# Hourly average and max temperature per plant, per floor and per line (``level`` says which).
+temperature_by_location = SqlDataset(_TEMPERATURE_BY_LOCATION, "gold_plant_line_hourly")
 
+# Devices whose latest reading is over the overheating threshold, hottest first.
+hot_devices = SqlDataset(_HOT_DEVICES, "silver_readings")
 
-def hot_devices(reader: LakehouseReader) -> pd.DataFrame:
-    """Devices whose latest reading is over the overheating threshold, hottest first."""
-    return reader.query(_HOT_DEVICES, "silver_readings")
+# Max temperature per device and hour, for the hottest devices of the last day of data.
+device_hour_max = SqlDataset(_DEVICE_HOUR_MAX, "gold_device_hourly")
 
-
-def device_hour_max(reader: LakehouseReader) -> pd.DataFrame:
-    """Max temperature per device and hour, for the hottest devices of the last day of data."""
-    return reader.query(_DEVICE_HOUR_MAX, "gold_device_hourly")
-
-
-def vibration_vs_temperature(reader: LakehouseReader) -> pd.DataFrame:
-    """One point per device and hour: average vibration against average temperature."""
-    return reader.query(_VIBRATION_VS_TEMPERATURE, "gold_device_hourly")
+# One point per device and hour: average vibration against average temperature.
+vibration_vs_temperature = SqlDataset(_VIBRATION_VS_TEMPERATURE, "gold_device_hourly")
 
 
 def freshness(reader: LakehouseReader) -> pd.DataFrame:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from smart_factory.dashboards.datasets import SqlDataset
 from smart_factory.dashboards.reader import LakehouseReader
 from smart_factory.errors import PanelDataUnavailable
 
@@ -101,34 +102,23 @@ GROUP BY ingested_at ORDER BY ingested_at
 """
 
 
-def updates(reader: LakehouseReader) -> pd.DataFrame:
-    """The recent updates: number, label, start, final (or current) state, duration."""
-    return reader.query(_UPDATES, "event_log")
+# The recent updates: number, label, start, final (or current) state, duration.
+updates = SqlDataset(_UPDATES, "event_log")
 
+# Rows each dataset's flows wrote in each recent update.
+rows_written = SqlDataset(_ROWS_WRITTEN, "event_log")
 
-def rows_written(reader: LakehouseReader) -> pd.DataFrame:
-    """Rows each dataset's flows wrote in each recent update."""
-    return reader.query(_ROWS_WRITTEN, "event_log")
+# Passed and failed records per expectation rule and update, with the failure rate.
+expectation_results = SqlDataset(_EXPECTATIONS, "event_log")
 
+# Rows sent to quarantine per update, and their share of the validated rows.
+quarantine_volume = SqlDataset(_QUARANTINE_VOLUME, "event_log")
 
-def expectation_results(reader: LakehouseReader) -> pd.DataFrame:
-    """Passed and failed records per expectation rule and update, with the failure rate."""
-    return reader.query(_EXPECTATIONS, "event_log")
+# The rules quarantined records broke most often (a record may break several).
+quarantine_reasons = SqlDataset(_QUARANTINE_REASONS, QUARANTINE_DATASET)
 
-
-def quarantine_volume(reader: LakehouseReader) -> pd.DataFrame:
-    """Rows sent to quarantine per update, and their share of the validated rows."""
-    return reader.query(_QUARANTINE_VOLUME, "event_log")
-
-
-def quarantine_reasons(reader: LakehouseReader) -> pd.DataFrame:
-    """The rules quarantined records broke most often (a record may break several)."""
-    return reader.query(_QUARANTINE_REASONS, QUARANTINE_DATASET)
-
-
-def ingestion_lag(reader: LakehouseReader) -> pd.DataFrame:
-    """Per ingestion batch, how long after its event time a reading reached silver (seconds)."""
-    return reader.query(_INGESTION_LAG, "silver_readings")
+# Per ingestion batch, how long after its event time a reading reached silver (seconds).
+ingestion_lag = SqlDataset(_INGESTION_LAG, "silver_readings")
 
 
 def schema_versions(reader: LakehouseReader) -> pd.DataFrame:
