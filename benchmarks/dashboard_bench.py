@@ -69,7 +69,7 @@ def dashboard_refresh(quick: bool) -> list[Measurement]:
     render_all(warm_reader)
     warm = _median(lambda: render_all(warm_reader))
     tables = tuple(sorted({table for panel in panels for table in panel.tables}))
-    idle = _median(lambda: (warm_reader.versions(tables), [render_panel(p, warm_reader) for p in panels if p.live]))
+    idle = _median(lambda: (warm_reader.fingerprint(tables), [render_panel(p, warm_reader) for p in panels if p.live]))
 
     spark = get_spark(storage_root=root)
     duckdb_seconds = _median(lambda: [load(warm_reader) for load in DUCKDB_EQUIVALENTS], warm_up=True)

@@ -7,7 +7,7 @@ deletion vectors and the VARIANT type included — into Arrow, and DuckDB runs t
 over them in milliseconds. docs/dashboards.md has the measurements.
 
 Each table is read once per Delta version and kept, so a refresh with no new commit only
-looks up version numbers (a few milliseconds per table).
+looks up the tables' versions (a few milliseconds per table).
 
     reader = LakehouseReader(StoragePaths.from_env())
     reader.query("SELECT count(*) AS n FROM silver_readings", "silver_readings")
@@ -54,7 +54,7 @@ class _ParquetVariant(pa.ExtensionType):
 
 @dataclass(frozen=True)
 class _Snapshot:
-    version: int
+    state: str
     data: pa.Table
 
 
@@ -75,14 +75,20 @@ class LakehouseReader:
     def folder(self, table: str) -> Path:
         return self.storage.table(table, schema=self.schema)
 
-    def version(self, table: str) -> int | None:
-        """The table's latest Delta version, or None when it does not exist (yet)."""
-        opened = self._open(table)
-        return None if opened is None else opened.version()
+    def exists(self, table: str) -> bool:
+        return self._open(table) is not None
 
-    def versions(self, tables: tuple[str, ...]) -> tuple[int | None, ...]:
-        """A fingerprint of ``tables``: it changes exactly when one of them gets a new commit."""
-        return tuple(self.version(table) for table in tables)
+    def state(self, table: str) -> str | None:
+        """What the table is now: its Delta id and version (None when it does not exist yet).
+
+        The id matters: a full refresh deletes a table and writes it anew from version 0.
+        """
+        opened = self._open(table)
+        return None if opened is None else _state_of(opened)
+
+    def fingerprint(self, tables: tuple[str, ...]) -> dict[str, str | None]:
+        """The state of each of ``tables``: it changes exactly when one of them gets a new commit."""
+        return {table: self.state(table) for table in tables}
 
     def table(self, table: str) -> pa.Table:
         """The table's latest snapshot as Arrow; raises :class:`PanelDataUnavailable` when missing."""
@@ -90,14 +96,14 @@ class LakehouseReader:
         if opened is None:
             how = _HOW_TABLES_APPEAR.get(table, "run the pipeline (smart-factory pipeline run) to create it")
             raise PanelDataUnavailable(f"The table {self.schema}.{table} does not exist yet: {how}.")
-        version = opened.version()
+        state = _state_of(opened)
         with self._lock:
             cached = self._snapshots.get(table)
-            if cached is not None and cached.version == version:
+            if cached is not None and cached.state == state:
                 return cached.data
         data = _with_variants_tagged(opened, opened.to_pyarrow_table())
         with self._lock:
-            self._snapshots[table] = _Snapshot(version, data)
+            self._snapshots[table] = _Snapshot(state, data)
         return data
 
     def query(self, sql: str, *tables: str) -> pd.DataFrame:
@@ -120,10 +126,14 @@ class LakehouseReader:
         changes the table's schema carries a ``metaData`` action with the whole new schema.
         Commits already read are not read again.
         """
-        if self.version(table) is None:
+        opened = self._open(table)
+        if opened is None:
             self.table(table)  # raises the "does not exist yet" explanation
+        table_id = opened.metadata().id
         with self._lock:
-            history = self._schema_histories.setdefault(table, _SchemaHistory())
+            history = self._schema_histories.get(table)
+            if history is None or history.table_id != table_id:  # new, or deleted and written anew
+                history = self._schema_histories[table] = _SchemaHistory(table_id)
             history.read_new_commits(self.folder(table) / "_delta_log")
             return history.frame()
 
@@ -135,6 +145,10 @@ class LakehouseReader:
             return DeltaTable(str(folder))
         except TableNotFoundError:  # the folder is there, its first commit is not (yet)
             return None
+
+
+def _state_of(opened: DeltaTable) -> str:
+    return f"{opened.metadata().id}@{opened.version()}"
 
 
 def _with_variants_tagged(opened: DeltaTable, data: pa.Table) -> pa.Table:
@@ -150,7 +164,8 @@ def _with_variants_tagged(opened: DeltaTable, data: pa.Table) -> pa.Table:
 class _SchemaHistory:
     """The schema versions found so far in one table's Delta log, and how far it was read."""
 
-    def __init__(self) -> None:
+    def __init__(self, table_id: str) -> None:
+        self.table_id = table_id
         self.rows: list[dict] = []
         self.last_commit = -1
 

@@ -48,7 +48,7 @@ def create_app(reader: LakehouseReader, refresh_seconds: float) -> Dash:
             missing = [html.H1("No such dashboard"), html.P(f"Nothing is served at {pathname}; pick one above.")]
             return [_top_bar(None, "no such dashboard"), html.Div(className="dashboard", children=missing)]
         began = time.perf_counter()
-        fingerprint = _fingerprint(reader, dashboard)
+        fingerprint = reader.fingerprint(dashboard.tables)
         rendered = [render_panel(panel, reader) for panel in dashboard.panels]
         return [
             _top_bar(dashboard, _status(began, refresh_seconds)),
@@ -69,13 +69,13 @@ def create_app(reader: LakehouseReader, refresh_seconds: float) -> Dash:
         State("fingerprint", "data"),
         prevent_initial_call=True,
     )
-    def refresh(_: int, pathname: str | None, shown: dict[str, int | None] | None) -> Any:
+    def refresh(_: int, pathname: str | None, shown: dict[str, str | None] | None) -> Any:
         dashboard = _dashboard_at(pathname)
         if dashboard is None:
             return no_update, no_update, no_update, no_update
         began = time.perf_counter()
-        fingerprint = _fingerprint(reader, dashboard)
-        changed = {table for table, version in fingerprint.items() if (shown or {}).get(table, -1) != version}
+        fingerprint = reader.fingerprint(dashboard.tables)
+        changed = {table for table, state in fingerprint.items() if (shown or {}).get(table, "") != state}
         figures, classes = [], []
         for panel in dashboard.panels:
             if panel.live or changed.intersection(panel.tables):
@@ -113,8 +113,6 @@ def _dashboard_at(pathname: str | None) -> Dashboard | None:
     return OPERATIONS if name == "" else DASHBOARDS.get(name)
 
 
-def _fingerprint(reader: LakehouseReader, dashboard: Dashboard) -> dict[str, int | None]:
-    return dict(zip(dashboard.tables, reader.versions(dashboard.tables), strict=True))
 
 
 def _top_bar(current: Dashboard | None, status: str) -> html.Div:

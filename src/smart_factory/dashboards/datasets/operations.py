@@ -106,7 +106,7 @@ def freshness(reader: LakehouseReader) -> pd.DataFrame:
     The pipeline-update row is left out while the event log does not exist.
     """
     frame = reader.query(_FRESHNESS_OF_READINGS, "silver_readings")
-    if reader.version("event_log") is not None:
+    if reader.exists("event_log"):
         frame = pd.concat([frame, reader.query(_LAST_UPDATE, "event_log")], ignore_index=True)
     frame = frame.dropna(subset=["at"]).reset_index(drop=True)
     now = pd.Timestamp.now(tz="UTC").tz_localize(None)

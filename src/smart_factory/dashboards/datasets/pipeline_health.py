@@ -129,7 +129,7 @@ def schema_versions(reader: LakehouseReader) -> pd.DataFrame:
     """
     frames = []
     for table in PIPELINE_TABLES:
-        if reader.version(table) is None:
+        if not reader.exists(table):
             continue
         history = reader.schema_history(table)
         history.insert(0, "table", table)
