@@ -7,6 +7,7 @@ shows why, the rest of the dashboard still renders.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -50,6 +51,31 @@ def render_panel(panel: Panel, reader: LakehouseReader) -> RenderedPanel:
 
 def render_dashboard(dashboard: Dashboard, reader: LakehouseReader) -> list[RenderedPanel]:
     return [render_panel(panel, reader) for panel in dashboard.panels]
+
+
+class RenderCache:
+    """Rendered panels kept until a table they read changes: one render per commit, however many
+    page views and refreshes ask. Clock-driven (``live``) panels are rendered every time.
+    """
+
+    def __init__(self, reader: LakehouseReader) -> None:
+        self.reader = reader
+        self._rendered: dict[str, tuple[tuple[str | None, ...], RenderedPanel]] = {}
+        self._lock = threading.Lock()
+
+    def render(self, panel: Panel, fingerprint: dict[str, str | None]) -> RenderedPanel:
+        """``panel`` as of ``fingerprint`` (from :meth:`LakehouseReader.fingerprint`, covering its tables)."""
+        if panel.live:
+            return render_panel(panel, self.reader)
+        tables_state = tuple(fingerprint[table] for table in panel.tables)
+        with self._lock:
+            cached = self._rendered.get(panel.key)
+        if cached is not None and cached[0] == tables_state:
+            return cached[1]
+        rendered = render_panel(panel, self.reader)
+        with self._lock:
+            self._rendered[panel.key] = (tables_state, rendered)
+        return rendered
 
 
 @lru_cache(maxsize=8)

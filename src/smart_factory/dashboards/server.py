@@ -2,14 +2,16 @@
 
 Every few seconds the page asks for news; the server looks up the Delta version of each
 table the dashboard reads (milliseconds) and redraws only the panels whose tables got a new
-commit, plus the clock-driven ones (data freshness, a running update's duration). The
-browser keeps zoom and legend choices across redraws (``uirevision``).
+commit, plus the clock-driven ones (data freshness, a running update's duration). A panel is
+rendered once per commit of its tables and shared by every page view. The browser keeps
+zoom and legend choices across redraws (``uirevision``).
 
     smart-factory dashboard serve            # http://127.0.0.1:8050/operations
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -19,13 +21,14 @@ from werkzeug.serving import make_server
 
 from smart_factory.dashboards.export import ASSETS_FOLDER
 from smart_factory.dashboards.reader import LakehouseReader
-from smart_factory.dashboards.render import RenderedPanel, css_classes, render_panel
+from smart_factory.dashboards.render import RenderCache, RenderedPanel, css_classes
 from smart_factory.dashboards.spec import DASHBOARDS, OPERATIONS, Dashboard
 from smart_factory.errors import DashboardError
 
 
-def create_app(reader: LakehouseReader, refresh_seconds: float) -> Dash:
-    """The Dash app serving every dashboard in :data:`DASHBOARDS` at ``/<name>``."""
+def create_app(cache: RenderCache, refresh_seconds: float) -> Dash:
+    """The Dash app serving every dashboard in :data:`DASHBOARDS` at ``/<name>``, drawn through ``cache``."""
+    reader = cache.reader
     app = Dash(
         __name__,
         title="Smart Factory dashboards",
@@ -49,7 +52,7 @@ def create_app(reader: LakehouseReader, refresh_seconds: float) -> Dash:
             return [_top_bar(None, "no such dashboard"), html.Div(className="dashboard", children=missing)]
         began = time.perf_counter()
         fingerprint = reader.fingerprint(dashboard.tables)
-        rendered = [render_panel(panel, reader) for panel in dashboard.panels]
+        rendered = [cache.render(panel, fingerprint) for panel in dashboard.panels]
         return [
             _top_bar(dashboard, _status(began, refresh_seconds)),
             dcc.Store(id="fingerprint", data=fingerprint),
@@ -79,7 +82,7 @@ def create_app(reader: LakehouseReader, refresh_seconds: float) -> Dash:
         figures, classes = [], []
         for panel in dashboard.panels:
             if panel.live or changed.intersection(panel.tables):
-                item = render_panel(panel, reader)
+                item = cache.render(panel, fingerprint)
                 figures.append(item.figure)
                 classes.append(css_classes(item))
             else:
@@ -92,7 +95,8 @@ def create_app(reader: LakehouseReader, refresh_seconds: float) -> Dash:
 
 def serve(reader: LakehouseReader, host: str, port: int, refresh_seconds: float) -> None:
     """Serve the dashboards on ``host:port`` until interrupted (the CLI defaults to 127.0.0.1:8050)."""
-    app = create_app(reader, refresh_seconds)
+    cache = RenderCache(reader)
+    app = create_app(cache, refresh_seconds)
     try:
         server = make_server(host, port, app.server, threaded=True)
     except OSError as error:
@@ -102,10 +106,19 @@ def serve(reader: LakehouseReader, host: str, port: int, refresh_seconds: float)
         ) from error
     print(f"Dashboards of {reader.storage.root} on http://{host}:{server.server_port}{OPERATIONS.path} "
           f"(refreshing every {refresh_seconds:g} s). Ctrl+C stops.", flush=True)  # fmt: skip
+    # Draw every panel once in the background, so the first visitor does not wait for it.
+    threading.Thread(target=_warm_up, args=(cache,), daemon=True, name="dashboard-warm-up").start()
     try:
         server.serve_forever()
     finally:
         server.server_close()
+
+
+def _warm_up(cache: RenderCache) -> None:
+    for dashboard in DASHBOARDS.values():
+        fingerprint = cache.reader.fingerprint(dashboard.tables)
+        for panel in dashboard.panels:
+            cache.render(panel, fingerprint)
 
 
 def _dashboard_at(pathname: str | None) -> Dashboard | None:
