@@ -99,11 +99,11 @@ def serve(reader: LakehouseReader, host: str, port: int, refresh_seconds: float)
     app = create_app(cache, refresh_seconds)
     try:
         server = make_server(host, port, app.server, threaded=True)
-    except OSError as error:
+    except (OSError, SystemExit) as error:  # Werkzeug exits on a port in use, after saying so on stderr
+        reason = getattr(error, "strerror", None) or "the address is in use or not available"
         raise DashboardError(
-            f"Cannot serve the dashboards on {host}:{port}: {error.strerror or error}. "
-            "Choose another port with --port."
-        ) from error
+            f"Cannot serve the dashboards on {host}:{port}: {reason}. Choose another port with --port."
+        ) from None
     print(f"Dashboards of {reader.storage.root} on http://{host}:{server.server_port}{OPERATIONS.path} "
           f"(refreshing every {refresh_seconds:g} s). Ctrl+C stops.", flush=True)  # fmt: skip
     # Draw every panel once in the background, so the first visitor does not wait for it.
@@ -124,8 +124,6 @@ def _warm_up(cache: RenderCache) -> None:
 def _dashboard_at(pathname: str | None) -> Dashboard | None:
     name = (pathname or "/").strip("/")
     return OPERATIONS if name == "" else DASHBOARDS.get(name)
-
-
 
 
 def _top_bar(current: Dashboard | None, status: str) -> html.Div:

@@ -1,7 +1,8 @@
-"""The notebook helpers and the CLI's error for an unknown dashboard."""
+"""The notebook helpers, and the errors the commands give."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -10,8 +11,11 @@ from dashboard_support import utc, write_table
 
 from smart_factory.cli import main
 from smart_factory.dashboards import dashboard_figures, get_dashboard, show_dashboard
+from smart_factory.dashboards.reader import LakehouseReader
+from smart_factory.dashboards.server import serve
 from smart_factory.dashboards.spec import OPERATIONS
 from smart_factory.errors import DashboardError
+from smart_factory.lakehouse.paths import StoragePaths
 
 
 def test_dashboard_figures_are_titled_by_panel(tmp_path: Path) -> None:
@@ -41,3 +45,12 @@ def test_an_unknown_dashboard_is_a_clear_error(tmp_path: Path, capsys) -> None:
     assert main(["dashboard", "export", "--storage-root", str(tmp_path), "--dashboard", "factory",
                  "--out", str(tmp_path / "x.html")]) == 2  # fmt: skip
     assert "no dashboard 'factory'" in capsys.readouterr().err
+
+
+def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(DashboardError, match=f"Cannot serve the dashboards on 127.0.0.1:{port}.*--port"):
+            serve(LakehouseReader(StoragePaths(tmp_path)), "127.0.0.1", port, refresh_seconds=5)
