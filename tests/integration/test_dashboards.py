@@ -188,6 +188,11 @@ def test_served_dashboards_render_and_refresh_in_headless_chromium(
     def page_text() -> str:  # textContent includes the SVG text of charts and tables
         return browser.execute_script("return document.body.textContent")
 
+    def panel_text(key: str) -> str:  # Dash renders a dict id as its JSON, keys sorted
+        return browser.execute_script(
+            "return document.getElementById(arguments[0]).textContent", f'{{"key":"{key}","type":"panel"}}'
+        )
+
     def open_dashboard(path: str, panels: int) -> None:
         browser.get(served + path)
         WebDriverWait(browser, 60).until(
@@ -223,8 +228,7 @@ def test_served_dashboards_render_and_refresh_in_headless_chromium(
             {"alert_name": "overheating_machines", "evaluated_at": utc("2026-01-05 09:00"), "state": "TRIGGERED",
              "value": float(len(hot)), "notifications_sent": ["email:ops"]}], schema=factory.target)  # fmt: skip
         WebDriverWait(browser, 20).until(lambda _: "overheating_machines" in page_text())
-        alert_states = browser.find_element(By.ID, '{"key":"alerts","type":"panel"}')
-        assert "TRIGGERED" in alert_states.get_attribute("textContent")
+        assert "TRIGGERED" in panel_text("alerts")
         assert "could not be drawn" not in page_text() and "email:ops" in page_text()
         screenshot("operations")
 
