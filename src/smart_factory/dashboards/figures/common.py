@@ -63,7 +63,7 @@ def table_figure(
     header = {"values": list(headers.values()), "fill_color": HEADER_FILL, "font": {"color": "white"}, "align": "left"}
     cells_style = {"values": cells, "align": "left", "fill_color": fill}
     figure = go.Figure(go.Table(header=header, cells=cells_style, columnwidth=column_widths))
-    figure = styled(figure, height=min(HEIGHT + 120, 70 + 26 * max(len(frame), 1)))
+    figure = styled(figure, height=min(HEIGHT + 120, 80 + 30 * max(len(frame), 1)))
     figure.update_layout(margin={"l": 8, "r": 8, "t": 8, "b": 8})
     return figure
 
