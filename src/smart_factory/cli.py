@@ -16,13 +16,14 @@ CommandRegistrar = Callable[[argparse._SubParsersAction], None]
 def _registrars() -> list[CommandRegistrar]:
     # Imported here so `smart-factory --help` stays fast and a broken part cannot hide the others.
     from smart_factory.alerts import cli as alerts_cli
+    from smart_factory.dashboards import cli as dashboard_cli
     from smart_factory.lakehouse import cli as lakehouse_cli
     from smart_factory.runtime import cli as pipeline_cli
     from smart_factory.simulator import cli as simulator_cli
     from smart_factory.workshop import cli as workshop_cli
 
     return [workshop_cli.register, simulator_cli.register, pipeline_cli.register, lakehouse_cli.register,
-            alerts_cli.register]  # fmt: skip
+            alerts_cli.register, dashboard_cli.register]  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

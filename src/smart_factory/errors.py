@@ -31,6 +31,17 @@ class SimulatorConfigError(SmartFactoryError):
     """A simulator parameter is out of range or inconsistent; the message names it."""
 
 
+class DashboardError(SmartFactoryError):
+    """A dashboard cannot be shown, served or exported: unknown name, port taken, bad output path."""
+
+
+class PanelDataUnavailable(DashboardError):
+    """A panel has nothing to draw yet (its table is missing or empty); the message says what to run.
+
+    Not a failure: the dashboard shows the message as the panel's empty state.
+    """
+
+
 class CloudFilesError(SmartFactoryError):
     """An Auto Loader (``cloudFiles``) source cannot go on; the message says why and where."""
 
