@@ -1,10 +1,21 @@
-"""Delta's record of idempotent writes: the last ``txnVersion`` committed for an app id."""
+"""What a Delta table's log says right now, read through Delta's own API (no Spark job)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pyspark.sql import SparkSession
+
+
+def latest_snapshot(spark: SparkSession, table_path: str) -> Any | None:
+    """The table's current Delta snapshot (a JVM object), or None when there is no table yet."""
+    if not (Path(table_path) / "_delta_log").is_dir():
+        return None
+    jvm = spark._jvm
+    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, table_path)  # type: ignore[union-attr]
+    defaults = [getattr(delta_log, f"update$default${index}")() for index in (1, 2, 3)]
+    return delta_log.update(*defaults)
 
 
 def committed_txn_version(spark: SparkSession, table_path: str, app_id: str) -> int | None:
@@ -14,10 +25,24 @@ def committed_txn_version(spark: SparkSession, table_path: str, app_id: str) -> 
     not) must be skipped *before* it is planned: Delta would skip it anyway, but then no job
     runs and the batch's expectation metrics would never arrive.
     """
-    if not (Path(table_path) / "_delta_log").is_dir():
+    snapshot = latest_snapshot(spark, table_path)
+    if snapshot is None:
         return None
-    jvm = spark._jvm
-    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, table_path)  # type: ignore[union-attr]
-    defaults = [getattr(delta_log, f"update$default${index}")() for index in (1, 2, 3)]
-    version = delta_log.update(*defaults).transactions().get(app_id)
+    version = snapshot.transactions().get(app_id)
     return int(version.get()) if version.isDefined() else None
+
+
+def table_properties(spark: SparkSession, table_path: str) -> dict[str, str]:
+    """The table's properties (``TBLPROPERTIES``) as its log holds them."""
+    snapshot = latest_snapshot(spark, table_path)
+    if snapshot is None:
+        return {}
+    configuration = snapshot.metadata().configuration()
+    return {key: configuration.apply(key) for key in _scala_keys(configuration)}
+
+
+def _scala_keys(scala_map: Any) -> list[str]:
+    keys, iterator = [], scala_map.keysIterator()
+    while iterator.hasNext():
+        keys.append(iterator.next())
+    return keys

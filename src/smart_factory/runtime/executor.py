@@ -25,6 +25,7 @@ from smart_factory.errors import SmartFactoryError
 from smart_factory.lakehouse.catalog import register_table
 from smart_factory.lakehouse.paths import StoragePaths
 from smart_factory.runtime.cloud_files.source import managed_schema_location
+from smart_factory.runtime.delta_txn import table_properties
 from smart_factory.runtime.event_log import EventLog
 from smart_factory.runtime.expectations import ExpectationCheck, QualityMetrics, expectation_failure_from
 from smart_factory.runtime.incremental import (
@@ -213,6 +214,7 @@ class UpdateExecutor:
                     run.metrics = self._run_streaming(dataset, flow)
                 else:
                     run.metrics = self._refresh_materialized_view(dataset, flow)
+            self._apply_table_properties(dataset)
         except Exception as error:  # a flow's failure is recorded, never crashes the update
             failure = expectation_failure_from(error) or (error if isinstance(error, SmartFactoryError) else None)
             run.error = str(failure) if failure else _first_line(error)
@@ -307,6 +309,16 @@ class UpdateExecutor:
         )  # fmt: skip
         return metrics
 
+    def _apply_table_properties(self, dataset: PlannedDataset) -> None:
+        """Set ``table_properties`` Delta did not take from the writer (it keeps only ``delta.*`` options)."""
+        wanted = {key: str(value) for key, value in dataset.definition.table_properties.items()}
+        path = self.layout.table_path(dataset)
+        current = table_properties(self.spark, path)
+        missing = {key: value for key, value in wanted.items() if current.get(key) != value}
+        if missing and (Path(path) / "_delta_log").is_dir():
+            assignments = ", ".join(f"{_sql_string(key)} = {_sql_string(value)}" for key, value in missing.items())
+            self.spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({assignments})")
+
     def _aggregated_stream(self, dataset: PlannedDataset) -> PlannedDataset | None:
         """The one streaming table a materialized view reads, when it could be refreshed by groups."""
         if dataset.expectations or len(dataset.flows) != 1 or len(dataset.inputs) != 1:
@@ -355,6 +367,10 @@ def _with_layout_options(writer: Any, dataset: PlannedDataset) -> Any:
     for key, value in dataset.definition.table_properties.items():
         writer = writer.option(key, value)
     return writer
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _first_line(error: BaseException) -> str:

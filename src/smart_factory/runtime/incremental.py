@@ -32,6 +32,8 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
+from smart_factory.runtime.delta_txn import latest_snapshot
+
 CHANGE_FEED_PROPERTY = "delta.enableChangeDataFeed"
 COMPLETE_RECOMPUTE = "COMPLETE_RECOMPUTE"
 _CHANGE_COLUMNS = ("_change_type", "_commit_version", "_commit_timestamp")
@@ -82,12 +84,9 @@ def _recompute(reason: str) -> IncrementalPlan:
 
 def delta_version(spark: SparkSession, path: str) -> SourceVersion | None:
     """The table's id and latest version, from its log (no Spark job)."""
-    if not (Path(path) / "_delta_log").is_dir():
+    snapshot = latest_snapshot(spark, path)
+    if snapshot is None:
         return None
-    jvm = spark._jvm
-    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, path)  # type: ignore[union-attr]
-    defaults = [getattr(delta_log, f"update$default${index}")() for index in (1, 2, 3)]
-    snapshot = delta_log.update(*defaults)
     return SourceVersion(str(snapshot.metadata().id()), int(snapshot.version()))
 
 
