@@ -123,6 +123,11 @@ class UpdateExecutor:
     max_parallel_flows: int = 3
     flow_runs: dict[str, FlowRun] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        for dataset in self.graph.stored():
+            for flow in dataset.flows:
+                self.flow_runs[flow.definition.name] = FlowRun(flow.definition.name, dataset.name)
+
     def run(self) -> list[FlowRun]:
         """Run every stored dataset's flows, independent datasets side by side.
 
@@ -132,9 +137,6 @@ class UpdateExecutor:
         since session settings are shared by every thread.
         """
         stored = self.graph.stored()
-        for dataset in stored:
-            for flow in dataset.flows:
-                self.flow_runs[flow.definition.name] = FlowRun(flow.definition.name, dataset.name)
         upstream = {dataset.name: self._stored_upstream(dataset.name) for dataset in stored}
         pending = [dataset.name for dataset in stored]  # dependencies first
         finished: set[str] = set()

@@ -90,7 +90,14 @@ def _box_svg(graph: PipelineGraph, name: str, box: _Box, runs: list[FlowRun]) ->
     if rates:
         lines.append(rates)
     schema = ", ".join(f"{field.name}: {field.dataType.simpleString()}" for field in dataset.schema.fields)
-    tooltip = f"{name} ({KIND_LABELS[dataset.kind]})\n{schema}"
+    tooltip = f"{name} ({KIND_LABELS[dataset.kind]})\nschema: {schema}"
+    for run in runs:
+        if run.metrics:
+            tooltip += f"\n{run.name}: {run.metrics.input_rows:,} rows in, {run.metrics.output_rows:,} written"
+            tooltip += "".join(
+                f"\n  {result.name}: {result.passed_records:,} passed, {result.failed_records:,} failed"
+                for result in run.metrics.expectations
+            )
     if any(run.error for run in runs):
         tooltip += "\n" + "\n".join(run.error for run in runs if run.error)
     text = "".join(
@@ -129,3 +136,30 @@ def render_html(graph: PipelineGraph, runs: list[FlowRun] | None = None, title: 
         f"<body style='margin:16px'><h2 style='font-family:Helvetica,Arial,sans-serif'>{escape(title)}</h2>"
         f"{render_svg(graph, runs)}</body></html>"
     )
+
+
+class LiveGraph:
+    """The graph in a notebook cell, redrawn in place as flows change state.
+
+    ``pipeline.run(show_graph=True)`` uses one; outside IPython it draws nothing.
+    """
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self._handle = None
+        self._graph: PipelineGraph | None = None
+        self._runs: list[FlowRun] = []
+
+    def start(self, graph: PipelineGraph, runs: list[FlowRun]) -> None:
+        try:
+            from IPython.display import HTML, display
+        except ImportError:  # not in a notebook
+            return
+        self._graph, self._runs = graph, runs
+        self._handle = display(HTML(render_svg(graph, runs)), display_id=True)
+
+    def update(self, _run: FlowRun | None = None) -> None:
+        if self._handle is not None and self._graph is not None:
+            from IPython.display import HTML
+
+            self._handle.update(HTML(render_svg(self._graph, self._runs)))

@@ -23,6 +23,7 @@ from smart_factory.lakehouse.volumes import resolve_path
 from smart_factory.runtime.cloud_files import install_cloud_files
 from smart_factory.runtime.event_log import EVENT_LOG_TABLE, EventLog
 from smart_factory.runtime.executor import FlowRun, PipelineLayout, UpdateExecutor
+from smart_factory.runtime.graph import LiveGraph
 from smart_factory.runtime.ingestion import ConcurrentRunError, exclusive_run
 from smart_factory.runtime.loader import load_pipeline_files
 from smart_factory.runtime.planner import PipelineGraph, plan_pipeline
@@ -88,8 +89,13 @@ class Pipeline:
         self,
         full_refresh: bool | list[str] = False,
         on_progress: Callable[[FlowRun], None] | None = None,
+        show_graph: bool = False,
     ) -> UpdateResult:
-        """One triggered update. Refused if another process is running this pipeline."""
+        """One triggered update. Refused if another process is running this pipeline.
+
+        ``show_graph`` draws the pipeline graph in the notebook cell and redraws it in place
+        as each flow starts and finishes.
+        """
         started = time.perf_counter()
         layout = self.layout
         update_id = str(uuid.uuid4())
@@ -108,7 +114,17 @@ class Pipeline:
                 self._emit_definitions(events, graph)
                 self._apply_full_refresh(graph, layout, full_refresh)
                 self._progress(events, result, "RUNNING")
-                executor = UpdateExecutor(self.spark, graph, layout, events, on_progress or (lambda run: None))
+                live = LiveGraph(self.settings.name) if show_graph else None
+
+                def progress(run: FlowRun) -> None:
+                    if live:
+                        live.update(run)
+                    if on_progress:
+                        on_progress(run)
+
+                executor = UpdateExecutor(self.spark, graph, layout, events, progress)
+                if live:
+                    live.start(graph, list(executor.flow_runs.values()))
                 result.flows = executor.run()
                 failed = [run for run in result.flows if run.state == "FAILED"]
                 if failed:
