@@ -39,6 +39,7 @@ RECORD_COUNT_COLUMN = "_cloud_files_records"
 CHECK_COLUMN = "_cloud_files_new_columns_check"
 NEW_COLUMNS_ERROR = "CLOUD_FILES_NEW_COLUMNS"
 _CORRUPT_FIELD = "_cloud_files_corrupt_record"
+_TEXT_COLUMN = "_cloud_files_text"
 _WHITESPACE = " \t\r\n"
 # Types Spark's JSON parser reads exactly as a safe cast of the value's text would; other
 # types (timestamps, decimals, …) are parsed as text and cast, so both paths agree.
@@ -53,8 +54,10 @@ def split_into_records(files: DataFrame, encoding: str, multiline: bool = False)
     """
     decoded = F.decode(F.col("content"), encoding)
     # Whole-file string functions that work on Spark's bytes (no regular expressions, which
-    # copy the whole file into a Java string first).
-    text = F.when(decoded.startswith("\ufeff"), F.substring(decoded, 2, 2**31 - 1)).otherwise(decoded)
+    # copy the whole file into a Java string first). The text is its own column: the
+    # higher-order functions below are evaluated without common-subexpression elimination,
+    # so an inline expression would decode the file once per use.
+    text = F.col(_TEXT_COLUMN)
     is_array = F.ltrim(text, F.lit(_WHITESPACE)).startswith("[")
     # A broken array is kept as a single unparseable record, so it is seen, not lost.
     array_elements = F.coalesce(F.from_json(text, ArrayType(StringType())), F.array(text))
@@ -68,6 +71,10 @@ def split_into_records(files: DataFrame, encoding: str, multiline: bool = False)
     records = F.filter(
         F.when(is_array, array_elements).otherwise(lines), lambda r: F.length(F.trim(r, F.lit(_WHITESPACE))) > 0
     )
+    files = files.select(
+        "_metadata",
+        F.when(decoded.startswith("\ufeff"), F.substring(decoded, 2, 2**31 - 1)).otherwise(decoded).alias(_TEXT_COLUMN),
+    )
     # Each file is named as _metadata.file_path and Spark's checkpoint name it (URL-encoded:
     # "line%202.json"), not as binaryFile's decoded `path`, so rescued data, the per-file
     # metrics, _metadata and the checkpoint agree on every file, odd characters and all.
@@ -77,7 +84,10 @@ def split_into_records(files: DataFrame, encoding: str, multiline: bool = False)
 
 def explode_lines(files_with_records: DataFrame) -> DataFrame:
     """One row per record: its file and its JSON text."""
-    return files_with_records.select(F.col("path"), F.explode(LINE_COLUMN).alias(LINE_COLUMN))
+    # explode_outer, then drop the null a file without records gives: for a plain explode
+    # Spark infers a "has elements" filter and pushes it below the split, splitting twice.
+    exploded = files_with_records.select(F.col("path"), F.explode_outer(LINE_COLUMN).alias(LINE_COLUMN))
+    return exploded.where(F.col(LINE_COLUMN).isNotNull())
 
 
 def object_keys(line: Column) -> Column:
