@@ -12,6 +12,10 @@ record that is not JSON at all is kept there whole. Nothing is dropped silently.
 
 from __future__ import annotations
 
+import functools
+import json
+from dataclasses import dataclass
+
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
@@ -95,16 +99,8 @@ def object_keys(line: Column) -> Column:
     return F.array_distinct(F.json_object_keys(line))
 
 
-def parse_as_map(records: DataFrame, only_where: Column | None = None) -> DataFrame:
-    """``records`` with ``FIELDS_COLUMN``: the record's fields as text (null when it is not a JSON object).
-
-    ``only_where``: parse only those records (the others get null), for the slow path.
-    """
-    parsed = F.from_json(LINE_COLUMN, MapType(StringType(), StringType()))
-    if only_where is not None:
-        parsed = F.when(only_where, parsed)
-    with_parsed = records.withColumn(PARSED_COLUMN, parsed)
-    return with_parsed.withColumn(FIELDS_COLUMN, _last_value_per_key(F.col(PARSED_COLUMN)))
+def _map_of(line: Column) -> Column:
+    return F.from_json(line, MapType(StringType(), StringType()))
 
 
 def _last_value_per_key(parsed: Column) -> Column:
@@ -137,6 +133,18 @@ def _parsed_as_typed(data_type: DataType) -> bool:
     return isinstance(data_type, _PARSED_AS_TYPED)
 
 
+@dataclass(frozen=True)
+class _Projection:
+    """The columns of each step of :func:`project_to_schema`, built once per schema and mode."""
+
+    typed: list[Column]
+    fits: Column
+    parsed: Column
+    fields: Column
+    columns: list[Column]
+    check: Column | None
+
+
 def project_to_schema(
     records: DataFrame,
     schema: StructType,
@@ -150,6 +158,35 @@ def project_to_schema(
     query with an error that names the fields and the file (tagged with this text, the
     schema location), so the source can evolve the schema and be restarted.
     """
+    # Building these columns takes hundreds of calls into the JVM; columns are unresolved
+    # expressions, so a run that builds the same stream again reuses them.
+    gateway = id(records.sparkSession.sparkContext._gateway)
+    projection = _projection(
+        schema.json(), rescued_data_column, rescue_unknown_fields, fail_on_new_columns_for, gateway
+    )
+    with_fits = records.select(*projection.typed).withColumn(FITS_COLUMN, projection.fits)
+    parsed = with_fits.withColumn(PARSED_COLUMN, projection.parsed).withColumn(FIELDS_COLUMN, projection.fields)
+    if projection.check is None:
+        return parsed.select(*projection.columns)
+    # The check is a column the observation below reads, computed in the same pass as the
+    # data (a filter would be pushed below the parsing and parse every record again); the
+    # observation keeps it from being pruned when a query reads only some columns.
+    checked = parsed.select(*projection.columns, projection.check.alias(CHECK_COLUMN))
+    observed = checked.observe(
+        f"cloud_files_schema_check:{fail_on_new_columns_for}", F.count(CHECK_COLUMN).alias("new_columns")
+    )
+    return observed.drop(CHECK_COLUMN)
+
+
+@functools.lru_cache(maxsize=64)
+def _projection(
+    schema_json: str,
+    rescued_data_column: str | None,
+    rescue_unknown_fields: bool,
+    fail_on_new_columns_for: str | None,
+    _gateway: int,
+) -> _Projection:
+    schema = StructType.fromJson(json.loads(schema_json))
     fields = [field for field in schema.fields if field.name != rescued_data_column]
     exact_names = F.array(*[F.lit(field.name) for field in fields]) if fields else F.array().cast("array<string>")
     lower_names = F.array(*[F.lit(field.name.lower()) for field in fields]) if fields else exact_names
@@ -162,19 +199,15 @@ def project_to_schema(
         ]
         + [StructField(_CORRUPT_FIELD, StringType())]
     )
-    typed = records.select(
-        "path",
-        LINE_COLUMN,
+    typed = [
+        F.col("path"),
+        F.col(LINE_COLUMN),
         F.from_json(LINE_COLUMN, typed_schema, {"columnNameOfCorruptRecord": _CORRUPT_FIELD}).alias(TYPED_COLUMN),
         F.json_object_keys(LINE_COLUMN).alias(KEYS_COLUMN),
-    )
+    ]
     keys = F.col(KEYS_COLUMN)
-    fits = F.col(f"{TYPED_COLUMN}.{_CORRUPT_FIELD}").isNull() & keys.isNotNull() & (
-        F.size(F.array_except(keys, exact_names)) == 0
-    )
-    # The slow path: only records that do not fit are parsed again, as a map.
-    records = parse_as_map(typed.withColumn(FITS_COLUMN, fits), only_where=~F.col(FITS_COLUMN))
     fits = F.col(FITS_COLUMN)
+    # The slow path: only records that do not fit are parsed again, as a map.
     record_fields = F.col(FIELDS_COLUMN)
 
     def fast_value(field: StructField) -> Column:
@@ -216,25 +249,28 @@ def project_to_schema(
         )  # fmt: skip
         columns.append(rescued_json.alias(rescued_data_column))
 
-    if fail_on_new_columns_for is None:
-        return records.select(*columns)
-    # A record that fits has no new field; for the others, the keys already read say which.
-    new_names = F.filter(keys, lambda key: ~F.array_contains(lower_names, F.lower(key)))
-    # The message carries JSON so any path or column name survives the trip back (see
-    # source.schema_change_from).
-    details = F.to_json(
-        F.struct(
-            F.lit(fail_on_new_columns_for).alias("schemaLocation"),
-            F.array_sort(F.array_distinct(new_names)).alias("columns"),
-            F.col("path").alias("file"),
+    check = None
+    if fail_on_new_columns_for is not None:
+        # A record that fits has no new field; for the others, the keys already read say which.
+        new_names = F.filter(keys, lambda key: ~F.array_contains(lower_names, F.lower(key)))
+        # The message carries JSON so any path or column name survives the trip back (see
+        # source.schema_change_from).
+        details = F.to_json(
+            F.struct(
+                F.lit(fail_on_new_columns_for).alias("schemaLocation"),
+                F.array_sort(F.array_distinct(new_names)).alias("columns"),
+                F.col("path").alias("file"),
+            )
         )
+        error = F.raise_error(F.concat(F.lit(f"[{NEW_COLUMNS_ERROR}] "), details))
+        check = F.when(~fits & (F.size(new_names) > 0), error)
+    return _Projection(
+        typed=typed,
+        fits=F.col(f"{TYPED_COLUMN}.{_CORRUPT_FIELD}").isNull()
+        & keys.isNotNull()
+        & (F.size(F.array_except(keys, exact_names)) == 0),
+        parsed=F.when(~fits, _map_of(F.col(LINE_COLUMN))),
+        fields=_last_value_per_key(F.col(PARSED_COLUMN)),
+        columns=columns,
+        check=check,
     )
-    check = F.when(~fits & (F.size(new_names) > 0), F.raise_error(F.concat(F.lit(f"[{NEW_COLUMNS_ERROR}] "), details)))
-    # The check is a column the observation below reads, computed in the same pass as the
-    # data (a filter would be pushed below the parsing and parse every record again); the
-    # observation keeps it from being pruned when a query reads only some columns.
-    checked = records.select(*columns, check.alias(CHECK_COLUMN))
-    observed = checked.observe(
-        f"cloud_files_schema_check:{fail_on_new_columns_for}", F.count(CHECK_COLUMN).alias("new_columns")
-    )
-    return observed.drop(CHECK_COLUMN)
