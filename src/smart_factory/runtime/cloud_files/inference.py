@@ -119,10 +119,11 @@ def infer_schema(
     """
     records = records_of(spark, files, encoding, multiline)
     # Names only, from the keys (values are not decoded): enough unless types are inferred.
-    key_counts = {
-        row.name: row["count"]
-        for row in records.select(F.explode(KEYS_COLUMN).alias("name")).groupBy("name").count().collect()
-    }
+    # Records are counted per set of keys first, so the few distinct sets reach the driver.
+    key_counts: dict[str, int] = {}
+    for row in records.groupBy(KEYS_COLUMN).count().collect():
+        for name in row[KEYS_COLUMN]:
+            key_counts[name] = key_counts.get(name, 0) + row["count"]
     if infer_column_types:
         inferred = _infer_types(spark, records)
         fields = [field for field in inferred.fields if field.name in key_counts]
