@@ -119,11 +119,6 @@ def test_the_run_reports_every_file_with_its_batch_and_record_count(spark, tmp_p
     assert run.result.rows_written == 10 == len(run.rows)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingestion.py: IngestionResult.files comes from observed metrics only, and Spark never opens an "
-    "empty file, so it is missing; the checkpoint's sources/0 log has it (ledger.committed_source_files).",
-)
 def test_an_empty_file_is_reported_with_zero_records(spark, tmp_path) -> None:
     landing = tmp_path / "landing"
     land(landing, "a.json", readings("A", 3), mtime=BASE_MTIME)

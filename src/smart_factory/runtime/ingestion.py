@@ -18,6 +18,7 @@ ingestion tests, fault-injection harness and benchmarks call:
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,9 +30,9 @@ from pyspark.sql import DataFrame, DataFrameWriter, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from smart_factory.errors import CloudFilesError, SchemaChangedError
-from smart_factory.runtime.cloud_files.source import schema_change_from
+from smart_factory.runtime.cloud_files.source import is_ledger_metric, schema_change_from
 from smart_factory.runtime.delta_txn import committed_txn_version
-from smart_factory.runtime.ledger import LedgerEntry, append_to_ledger
+from smart_factory.runtime.ledger import LedgerEntry, append_to_ledger, normalise_file_path
 from smart_factory.testing.fault_points import POINT_ENV, fault_point, fault_window
 
 APP_ID_FILE = "_txn_app_id"
@@ -50,18 +51,30 @@ class IngestionResult:
     rows_written: int = 0  # records read from the files (before any sink-side dedup)
     schema_restarts: int = 0
     progress: list[dict] = field(default_factory=list)
+    # {file: batch_id} for this run's committed micro-batches, from the checkpoint's source log.
+    committed_files: dict[str, int] = field(default_factory=dict)
 
     @property
     def files(self) -> list[dict]:
-        """``[{"batch_id", "path", "records"}]`` for every file read, from the source's metrics."""
+        """``[{"batch_id", "path", "records"}]`` for every file read, from the source's metrics.
+
+        A file no metric reported (Spark never opens an empty file) but that one of this
+        run's committed batches took is listed with 0 records.
+        """
         seen = []
         for progress in self.progress:
-            for metrics in (progress.get("observedMetrics") or {}).values():
+            for name, metrics in (progress.get("observedMetrics") or {}).items():
+                if not is_ledger_metric(name):
+                    continue
                 # Observed metrics arrive as Rows; each file entry is a struct (path, records).
                 for entry in metrics["files"] or []:
                     seen.append(
                         {"batch_id": progress["batchId"], "path": entry["path"], "records": entry["records"]}
                     )
+        reported = {normalise_file_path(entry["path"]) for entry in seen}
+        for path, batch_id in sorted(self.committed_files.items(), key=lambda item: (item[1], item[0])):
+            if path not in reported:
+                seen.append({"batch_id": batch_id, "path": path, "records": 0})
         return seen
 
 
@@ -90,6 +103,7 @@ def ingest_available(
         try:
             _run_until_done(spark, build_stream, checkpoint, writer, app_id, result, max_schema_restarts)
         finally:
+            result.committed_files = files_of_batches(checkpoint_dir, {p["batchId"] for p in result.progress})
             if ledger_path:
                 _record_ledger(spark, ledger_path, table_path, run_id, result, checkpoint, app_id)
     result.batches = [
@@ -128,6 +142,28 @@ def _run_until_done(
             raise
         result.progress.extend(query.recentProgress)
         return
+
+
+def files_of_batches(checkpoint_dir: Path, batch_ids: set[int]) -> dict[str, int]:
+    """``{file: batch_id}`` for the committed ones of ``batch_ids``, from source 0's log.
+
+    Reads only those batches' log files (not the whole history), so the cost of a run
+    follows its new files.
+    """
+    files: dict[str, int] = {}
+    source_log = checkpoint_dir / "sources" / "0"
+    for batch_id in sorted(batch_ids):
+        if not (checkpoint_dir / "commits" / str(batch_id)).is_file():
+            continue
+        # Every few batches Spark compacts the log: "<n>.compact" repeats the earlier entries.
+        for log_file in (source_log / str(batch_id), source_log / f"{batch_id}.compact"):
+            if not log_file.is_file():
+                continue
+            for line in log_file.read_text(encoding="utf-8").splitlines()[1:]:
+                entry = json.loads(line)
+                if entry["batchId"] == batch_id:
+                    files[normalise_file_path(entry["path"])] = batch_id
+    return files
 
 
 def _record_ledger(

@@ -21,9 +21,10 @@ from smart_factory.errors import CloudFilesError, CloudFilesOptionError
 from smart_factory.runtime.cloud_files.options import parse_byte_size
 from smart_factory.runtime.cloud_files.parsing import (
     BINARY_FILE_SCHEMA,
-    FIELDS_COLUMN,
+    KEYS_COLUMN,
     LINE_COLUMN,
-    explode_records,
+    explode_lines,
+    object_keys,
     split_into_records,
 )
 
@@ -97,8 +98,10 @@ def _files_under(folder: Path, recursive: bool) -> list[Path]:
 
 
 def records_of(spark: SparkSession, files: list[str], encoding: str, multiline: bool = False) -> DataFrame:
+    """The JSON objects in ``files``: each one's text and its top-level keys."""
     binary = spark.read.format("binaryFile").schema(BINARY_FILE_SCHEMA).load(files)
-    return explode_records(split_into_records(binary, encoding, multiline))
+    lines = explode_lines(split_into_records(binary, encoding, multiline))
+    return lines.withColumn(KEYS_COLUMN, object_keys(F.col(LINE_COLUMN))).where(F.col(KEYS_COLUMN).isNotNull())
 
 
 def infer_schema(
@@ -114,11 +117,13 @@ def infer_schema(
 
     ``only_columns`` limits the result to those names (used when new columns arrive).
     """
-    records = records_of(spark, files, encoding, multiline).where(F.col(FIELDS_COLUMN).isNotNull())
-    key_counts = {
-        row.name: row["count"]
-        for row in records.select(F.explode(F.map_keys(FIELDS_COLUMN)).alias("name")).groupBy("name").count().collect()
-    }
+    records = records_of(spark, files, encoding, multiline)
+    # Names only, from the keys (values are not decoded): enough unless types are inferred.
+    # Records are counted per set of keys first, so the few distinct sets reach the driver.
+    key_counts: dict[str, int] = {}
+    for row in records.groupBy(KEYS_COLUMN).count().collect():
+        for name in row[KEYS_COLUMN]:
+            key_counts[name] = key_counts.get(name, 0) + row["count"]
     if infer_column_types:
         inferred = _infer_types(spark, records)
         fields = [field for field in inferred.fields if field.name in key_counts]

@@ -1,20 +1,31 @@
 """From raw file bytes to typed records with rescued data, all as Spark expressions.
 
-Every file is read whole (Spark's ``binaryFile`` source, so ``_metadata`` works and any
-encoding can be decoded), split into records — JSON Lines, or one JSON array per file —
-and each record parsed once into a ``MAP<STRING, STRING>``. Columns of the schema are
-taken from that map with safe casts; whatever does not fit (an unknown field, a value of
-the wrong type, a case mismatch) goes to the rescued-data column with the file's path, and
-a record that is not JSON at all is kept there whole. Nothing is dropped silently.
+Every file is read whole (Spark's ``binaryFile`` source, so ``_metadata`` works, any
+encoding can be decoded and each file's records can be counted), split into records —
+JSON Lines, or one JSON array per file — and each record parsed once, typed, straight into
+the schema. Only a record that does not fit (a field the schema lacks or spells in another
+case, a value of the wrong type, text that is not a JSON object) takes the slower path: it
+is parsed again as a ``MAP<STRING, STRING>``, columns are taken from that map with safe
+casts, and whatever does not fit goes to the rescued-data column with the file's path; a
+record that is not JSON at all is kept there whole. Nothing is dropped silently.
 """
 
 from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
     ArrayType,
+    BooleanType,
     DataType,
+    DoubleType,
+    FloatType,
+    IntegerType,
+    LongType,
     MapType,
     StringType,
     StructField,
@@ -23,10 +34,20 @@ from pyspark.sql.types import (
 
 BINARY_FILE_SCHEMA = "path STRING, modificationTime TIMESTAMP, length BIGINT, content BINARY"
 LINE_COLUMN = "_cloud_files_line"
+KEYS_COLUMN = "_cloud_files_keys"
+TYPED_COLUMN = "_cloud_files_typed"
+FITS_COLUMN = "_cloud_files_fits"
 FIELDS_COLUMN = "_cloud_files_fields"
 PARSED_COLUMN = "_cloud_files_parsed"
 RECORD_COUNT_COLUMN = "_cloud_files_records"
+CHECK_COLUMN = "_cloud_files_new_columns_check"
 NEW_COLUMNS_ERROR = "CLOUD_FILES_NEW_COLUMNS"
+_CORRUPT_FIELD = "_cloud_files_corrupt_record"
+_TEXT_COLUMN = "_cloud_files_text"
+_WHITESPACE = " \t\r\n"
+# Types Spark's JSON parser reads exactly as a safe cast of the value's text would; other
+# types (timestamps, decimals, …) are parsed as text and cast, so both paths agree.
+_PARSED_AS_TYPED = (StringType, BooleanType, IntegerType, LongType, FloatType, DoubleType)
 
 
 def split_into_records(files: DataFrame, encoding: str, multiline: bool = False) -> DataFrame:
@@ -35,13 +56,29 @@ def split_into_records(files: DataFrame, encoding: str, multiline: bool = False)
     A file whose text starts with ``[`` is one JSON array of records; with ``multiLine`` a
     file is one JSON document (an object, or an array of them); otherwise JSON Lines.
     """
-    text = F.regexp_replace(F.decode(F.col("content"), encoding), "^\ufeff", "")
-    is_array = text.rlike(r"^\s*\[")
+    decoded = F.decode(F.col("content"), encoding)
+    # Whole-file string functions that work on Spark's bytes (no regular expressions, which
+    # copy the whole file into a Java string first). The text is its own column: the
+    # higher-order functions below are evaluated without common-subexpression elimination,
+    # so an inline expression would decode the file once per use.
+    text = F.col(_TEXT_COLUMN)
+    is_array = F.ltrim(text, F.lit(_WHITESPACE)).startswith("[")
     # A broken array is kept as a single unparseable record, so it is seen, not lost.
     array_elements = F.coalesce(F.from_json(text, ArrayType(StringType())), F.array(text))
-    lines = F.array(text) if multiline else F.split(text, r"\r?\n")
+    lines = F.split(text, "\n")
+    # Windows line endings: drop the \r, only in files that have one.
+    lines = F.when(F.instr(text, "\r") > 0, F.transform(lines, lambda line: F.rtrim(line, F.lit("\r")))).otherwise(
+        lines
+    )
+    lines = F.array(text) if multiline else lines
     # Blank lines (and a file of whitespace only) hold no record.
-    records = F.filter(F.when(is_array, array_elements).otherwise(lines), lambda r: r.rlike(r"\S"))
+    records = F.filter(
+        F.when(is_array, array_elements).otherwise(lines), lambda r: F.length(F.trim(r, F.lit(_WHITESPACE))) > 0
+    )
+    files = files.select(
+        "_metadata",
+        F.when(decoded.startswith("\ufeff"), F.substring(decoded, 2, 2**31 - 1)).otherwise(decoded).alias(_TEXT_COLUMN),
+    )
     # Each file is named as _metadata.file_path and Spark's checkpoint name it (URL-encoded:
     # "line%202.json"), not as binaryFile's decoded `path`, so rescued data, the per-file
     # metrics, _metadata and the checkpoint agree on every file, odd characters and all.
@@ -49,12 +86,21 @@ def split_into_records(files: DataFrame, encoding: str, multiline: bool = False)
     return files.select(file_path, records.alias(LINE_COLUMN)).withColumn(RECORD_COUNT_COLUMN, F.size(LINE_COLUMN))
 
 
-def explode_records(files_with_records: DataFrame) -> DataFrame:
-    """One row per record: its JSON text and its fields (null when it is not a JSON object)."""
-    parsed = files_with_records.select(F.col("path"), F.explode(LINE_COLUMN).alias(LINE_COLUMN)).withColumn(
-        PARSED_COLUMN, F.from_json(LINE_COLUMN, MapType(StringType(), StringType()))
-    )
-    return parsed.withColumn(FIELDS_COLUMN, _last_value_per_key(F.col(PARSED_COLUMN)))
+def explode_lines(files_with_records: DataFrame) -> DataFrame:
+    """One row per record: its file and its JSON text."""
+    # explode_outer, then drop the null a file without records gives: for a plain explode
+    # Spark infers a "has elements" filter and pushes it below the split, splitting twice.
+    exploded = files_with_records.select(F.col("path"), F.explode_outer(LINE_COLUMN).alias(LINE_COLUMN))
+    return exploded.where(F.col(LINE_COLUMN).isNotNull())
+
+
+def object_keys(line: Column) -> Column:
+    """The record's top-level keys, each once; null when it is not a JSON object."""
+    return F.array_distinct(F.json_object_keys(line))
+
+
+def _map_of(line: Column) -> Column:
+    return F.from_json(line, MapType(StringType(), StringType()))
 
 
 def _last_value_per_key(parsed: Column) -> Column:
@@ -69,15 +115,34 @@ def _last_value_per_key(parsed: Column) -> Column:
     return F.when(F.size(F.array_distinct(keys)) < F.size(keys), F.map_from_entries(last_copies)).otherwise(parsed)
 
 
-def typed_value(field: StructField) -> Column:
-    """The field's value from the record's map, cast safely to the schema's type."""
-    raw = F.col(FIELDS_COLUMN)[field.name]
-    data_type: DataType = field.dataType
+def cast_text(raw: Column, data_type: DataType) -> Column:
+    """A field's JSON text as ``data_type``: null when it does not fit."""
     if isinstance(data_type, StringType):
         return raw
     if isinstance(data_type, StructType | ArrayType | MapType):
         return F.from_json(raw, data_type)
     return raw.try_cast(data_type)
+
+
+def typed_value(field: StructField) -> Column:
+    """The field's value from the record's map, cast safely to the schema's type."""
+    return cast_text(F.col(FIELDS_COLUMN)[field.name], field.dataType)
+
+
+def _parsed_as_typed(data_type: DataType) -> bool:
+    return isinstance(data_type, _PARSED_AS_TYPED)
+
+
+@dataclass(frozen=True)
+class _Projection:
+    """The columns of each step of :func:`project_to_schema`, built once per schema and mode."""
+
+    typed: list[Column]
+    fits: Column
+    parsed: Column
+    fields: Column
+    columns: list[Column]
+    check: Column | None
 
 
 def project_to_schema(
@@ -87,24 +152,74 @@ def project_to_schema(
     rescue_unknown_fields: bool,
     fail_on_new_columns_for: str | None,
 ) -> DataFrame:
-    """The records as ``schema`` (plus the rescued-data column, when there is one).
+    """The records (``path``, ``LINE_COLUMN``) as ``schema`` (plus the rescued-data column, when there is one).
 
     ``fail_on_new_columns_for``: when set, a record with a field the schema lacks stops the
     query with an error that names the fields and the file (tagged with this text, the
     schema location), so the source can evolve the schema and be restarted.
     """
+    # Building these columns takes hundreds of calls into the JVM; columns are unresolved
+    # expressions, so a run that builds the same stream again reuses them.
+    gateway = id(records.sparkSession.sparkContext._gateway)
+    projection = _projection(
+        schema.json(), rescued_data_column, rescue_unknown_fields, fail_on_new_columns_for, gateway
+    )
+    with_fits = records.select(*projection.typed).withColumn(FITS_COLUMN, projection.fits)
+    parsed = with_fits.withColumn(PARSED_COLUMN, projection.parsed).withColumn(FIELDS_COLUMN, projection.fields)
+    if projection.check is None:
+        return parsed.select(*projection.columns)
+    # The check is a column the observation below reads, computed in the same pass as the
+    # data (a filter would be pushed below the parsing and parse every record again); the
+    # observation keeps it from being pruned when a query reads only some columns.
+    checked = parsed.select(*projection.columns, projection.check.alias(CHECK_COLUMN))
+    observed = checked.observe(
+        f"cloud_files_schema_check:{fail_on_new_columns_for}", F.count(CHECK_COLUMN).alias("new_columns")
+    )
+    return observed.drop(CHECK_COLUMN)
+
+
+@functools.lru_cache(maxsize=64)
+def _projection(
+    schema_json: str,
+    rescued_data_column: str | None,
+    rescue_unknown_fields: bool,
+    fail_on_new_columns_for: str | None,
+    _gateway: int,
+) -> _Projection:
+    schema = StructType.fromJson(json.loads(schema_json))
     fields = [field for field in schema.fields if field.name != rescued_data_column]
-    values = {field.name: typed_value(field) for field in fields}
     exact_names = F.array(*[F.lit(field.name) for field in fields]) if fields else F.array().cast("array<string>")
     lower_names = F.array(*[F.lit(field.name.lower()) for field in fields]) if fields else exact_names
+
+    # The fast path: one typed parse, and the keys to tell whether the record fits.
+    typed_schema = StructType(
+        [
+            StructField(field.name, field.dataType if _parsed_as_typed(field.dataType) else StringType())
+            for field in fields
+        ]
+        + [StructField(_CORRUPT_FIELD, StringType())]
+    )
+    typed = [
+        F.col("path"),
+        F.col(LINE_COLUMN),
+        F.from_json(LINE_COLUMN, typed_schema, {"columnNameOfCorruptRecord": _CORRUPT_FIELD}).alias(TYPED_COLUMN),
+        F.json_object_keys(LINE_COLUMN).alias(KEYS_COLUMN),
+    ]
+    keys = F.col(KEYS_COLUMN)
+    fits = F.col(FITS_COLUMN)
+    # The slow path: only records that do not fit are parsed again, as a map.
     record_fields = F.col(FIELDS_COLUMN)
 
-    columns = [values[field.name].alias(field.name) for field in fields]
+    def fast_value(field: StructField) -> Column:
+        value = F.col(TYPED_COLUMN)[field.name]
+        return value if _parsed_as_typed(field.dataType) else cast_text(value, field.dataType)
+
+    slow_values = {field.name: typed_value(field) for field in fields}
+    columns = [F.when(fits, fast_value(field)).otherwise(slow_values[field.name]).alias(field.name) for field in fields]
     if rescued_data_column:
         mismatched = F.filter(
             F.array(*[
-                F.when(F.col(FIELDS_COLUMN)[field.name].isNotNull() & values[field.name].isNull(),
-                       F.lit(field.name))
+                F.when(record_fields[field.name].isNotNull() & slow_values[field.name].isNull(), F.lit(field.name))
                 for field in fields if not isinstance(field.dataType, StringType)
             ] or [F.lit(None).cast("string")]),
             lambda name: name.isNotNull(),
@@ -124,7 +239,8 @@ def project_to_schema(
         rescued_values = F.map_filter(as_variants, lambda key, _value: F.array_contains(rescued_names, key))
         file_path = F.create_map(F.lit("_file_path"), F.col("path").cast("variant"))
         rescued_json = (
-            F.when(
+            F.when(fits, F.lit(None).cast("string"))
+            .when(
                 record_fields.isNull(),
                 F.to_json(F.create_map(F.lit("_corrupt_record"), F.col(LINE_COLUMN),
                                        F.lit("_file_path"), F.col("path"))),
@@ -133,22 +249,28 @@ def project_to_schema(
         )  # fmt: skip
         columns.append(rescued_json.alias(rescued_data_column))
 
-    projected = records.select(*columns, F.col("path").alias("_cloud_files_path"), record_fields, PARSED_COLUMN)
+    check = None
     if fail_on_new_columns_for is not None:
-        # Spark pushes this filter below the projections, inlining what it reads: reading the
-        # keys of the parsed map (the deduplicated map's, repeats aside) keeps that cheap.
-        new_names = F.filter(F.map_keys(F.col(PARSED_COLUMN)), lambda key: ~F.array_contains(lower_names, F.lower(key)))
+        # A record that fits has no new field; for the others, the keys already read say which.
+        new_names = F.filter(keys, lambda key: ~F.array_contains(lower_names, F.lower(key)))
         # The message carries JSON so any path or column name survives the trip back (see
         # source.schema_change_from).
         details = F.to_json(
             F.struct(
                 F.lit(fail_on_new_columns_for).alias("schemaLocation"),
                 F.array_sort(F.array_distinct(new_names)).alias("columns"),
-                F.col("_cloud_files_path").alias("file"),
+                F.col("path").alias("file"),
             )
         )
-        check = F.when(
-            F.size(new_names) > 0, F.raise_error(F.concat(F.lit(f"[{NEW_COLUMNS_ERROR}] "), details))
-        ).otherwise(F.lit(True))  # fmt: skip
-        projected = projected.where(F.coalesce(check.cast("boolean"), F.lit(True)))
-    return projected.drop("_cloud_files_path", FIELDS_COLUMN, PARSED_COLUMN)
+        error = F.raise_error(F.concat(F.lit(f"[{NEW_COLUMNS_ERROR}] "), details))
+        check = F.when(~fits & (F.size(new_names) > 0), error)
+    return _Projection(
+        typed=typed,
+        fits=F.col(f"{TYPED_COLUMN}.{_CORRUPT_FIELD}").isNull()
+        & keys.isNotNull()
+        & (F.size(F.array_except(keys, exact_names)) == 0),
+        parsed=F.when(~fits, _map_of(F.col(LINE_COLUMN))),
+        fields=_last_value_per_key(F.col(PARSED_COLUMN)),
+        columns=columns,
+        check=check,
+    )

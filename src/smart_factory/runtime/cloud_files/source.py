@@ -36,7 +36,7 @@ from smart_factory.runtime.cloud_files.parsing import (
     BINARY_FILE_SCHEMA,
     NEW_COLUMNS_ERROR,
     RECORD_COUNT_COLUMN,
-    explode_records,
+    explode_lines,
     project_to_schema,
     split_into_records,
 )
@@ -137,7 +137,7 @@ class CloudFilesSource:
         if self.rescued_data_column and self.rescued_data_column not in schema.names:
             fields = [*fields, StructField(self.rescued_data_column, StringType())]
         return project_to_schema(
-            explode_records(files),
+            explode_lines(files),
             StructType(fields),
             rescued_data_column=self.rescued_data_column,
             # "none" ignores new fields unless a rescued-data column was asked for explicitly.
@@ -157,8 +157,16 @@ class CloudFilesSource:
         return SchemaStore(location)
 
 
+_LEDGER_METRIC_PREFIX = "cloud_files_ledger:"
+
+
 def ledger_metric_name(path: str) -> str:
-    return f"cloud_files_ledger:{path}"
+    return f"{_LEDGER_METRIC_PREFIX}{path}"
+
+
+def is_ledger_metric(name: str) -> bool:
+    """Whether an observed metric is a cloudFiles source's per-file record counts."""
+    return name.startswith(_LEDGER_METRIC_PREFIX)
 
 
 def schema_change_from(spark: SparkSession, error: BaseException) -> CloudFilesError | None:
