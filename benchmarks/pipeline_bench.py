@@ -59,7 +59,6 @@ from smart_factory.simulator import DeviceRegistry, Scenario, SensorSimulator
 
 PIPELINES = Path(__file__).resolve().parents[1] / "pipelines"
 BRONZE = "bronze_readings"
-STREAMING_TABLES = (BRONZE, "readings_validated", "silver_readings", "quarantine_readings")
 COMPARED_TABLES = (BRONZE, "silver_readings", "quarantine_readings", "device_registry",
                    "gold_device_hourly", "gold_plant_line_hourly")  # fmt: skip
 SCENARIO = Scenario(late_share=0.01, duplicate_share=0.01)
