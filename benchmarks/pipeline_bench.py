@@ -187,6 +187,9 @@ class RuntimeSide:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+# The plain side restates pipelines/dlt_pipeline.py's transformations on purpose: that file
+# is a single DLT source (it needs the runtime's `dlt` and `spark`), and the baseline must be
+# plain Spark. The row-count check in measure() catches the two drifting apart.
 def validated(bronze: DataFrame) -> DataFrame:
     rules = {
         "device_id_present": "device_id IS NOT NULL",
