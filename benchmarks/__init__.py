@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from smart_factory.lakehouse import stop_spark
+
 Benchmark = Callable[[bool], "Measurement | Iterable[Measurement]"]
 _BENCHMARKS: list[Benchmark] = []
 
@@ -34,6 +36,8 @@ class Measurement:
     value: float
     unit: str
     baseline: float | None = None
+    goal: str | None = None  # e.g. "ratio <= 1.3" or "value <= 5"
+    details: dict[str, Any] | None = None  # what was measured and on what, for readers of the JSON
 
     @property
     def ratio(self) -> float | None:
@@ -47,6 +51,10 @@ class Measurement:
         if self.baseline is not None:
             result["baseline"] = self.baseline
             result["ratio"] = self.ratio
+        if self.goal is not None:
+            result["goal"] = self.goal
+        if self.details is not None:
+            result["details"] = self.details
         return result
 
 
@@ -65,7 +73,16 @@ def discover() -> list[Benchmark]:
 
 
 def run_all(quick: bool) -> Iterator[Measurement]:
-    """Run every benchmark in turn, yielding measurements as soon as each one finishes."""
+    """Run every benchmark in turn, yielding measurements as soon as each one finishes.
+
+    Each module builds its lakehouse under its own storage root, and a Spark session keeps
+    the root it started with: the session is stopped whenever the next benchmark comes from
+    another module (the benchmarks of one module share theirs).
+    """
+    module = None
     for function in discover():
+        if module is not None and function.__module__ != module:
+            stop_spark()
+        module = function.__module__
         result = function(quick)
         yield from [result] if isinstance(result, Measurement) else result
