@@ -58,7 +58,8 @@ def test_committed_outputs_come_from_a_clean_run_without_noise(path: Path) -> No
             assert output.output_type != "error", f"cell {cell.execution_count} failed"
             assert output.get("name") != "stderr", f"cell {cell.execution_count} wrote to stderr: {output.text[:200]}"
             text = output.get("text", "") + str(output.get("data", {}).get("text/plain", ""))
-            assert not re.search(r"WARN|Warning|it/s\]|/tmp/|/home/", text), f"cell {cell.execution_count}: {text[:200]}"
+            noise = re.search(r"WARN|Warning|it/s\]|/tmp/|/home/", text)
+            assert not noise, f"cell {cell.execution_count}: {text[:200]}"
         # Markers that skip comparison must say why (a comment in the cell).
         if "nbval-ignore-output" in cell.metadata.get("tags", []):
             assert "nbval-ignore-output:" in cell.source

@@ -65,6 +65,7 @@ class Table:
     columns: Sequence[str]
     rows: Sequence[Sequence[Any]]
     caption: str | None = None
+    missing: str = NULL  # how a None shows: "null" for data, "" where a figure does not apply
 
     @classmethod
     def from_dataframe(
@@ -83,7 +84,7 @@ class Table:
         head = "".join(f"<th>{escape(name)}</th>" for name in self.columns)
         body = "".join(
             "<tr>" + "".join(
-                f'<td style="text-align:{"right" if _is_number(value) else "left"}">{escape(format_value(value))}</td>'
+                f'<td style="text-align:{"right" if _is_number(value) else "left"}">{escape(self._cell(value))}</td>'
                 for value in row
             ) + "</tr>"
             for row in self.rows
@@ -91,8 +92,11 @@ class Table:
         caption = f"<caption style='text-align:left'>{escape(self.caption)}</caption>" if self.caption else ""
         return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
+    def _cell(self, value: Any) -> str:
+        return self.missing if value is None else format_value(value)
+
     def to_text(self) -> str:
-        cells = [[format_value(value) for value in row] for row in self.rows]
+        cells = [[self._cell(value) for value in row] for row in self.rows]
         widths = [max([len(name), *(len(row[i]) for row in cells)]) for i, name in enumerate(self.columns)]
         numeric = [bool(self.rows) and all(_is_number(row[i]) or row[i] is None for row in self.rows)
                    for i in range(len(self.columns))]  # fmt: skip

@@ -142,7 +142,7 @@ def compare_counts(before: Mapping[str, int], after: Mapping[str, int], expected
     for name in after:
         row = [name, before.get(name, 0), after[name], after[name] - before.get(name, 0)]
         rows.append(row + ([expected.get(name)] if expected else []))
-    return Table(columns, rows)
+    return Table(columns, rows, missing="")
 
 
 def table_head(factory: Workshop, name: str, columns: Sequence[str], order_by: Sequence[str], limit: int = 5
@@ -249,8 +249,9 @@ def columns_of(factory: Workshop, name: str) -> Table:
 
 def humidity_by_landing(factory: Workshop) -> Table:
     """Bronze rows per landing, and how many carry humidity_percent (older rows read null)."""
-    landing_of = {name: f"{entry['part']}: {entry['what']}" for entry in factory.progress.landings
-                  for name in entry["files"]}  # fmt: skip
+    landings = enumerate(factory.progress.landings, start=1)
+    landing_of = {name: f"{number}. {entry['what']} (part {entry['part']})"
+                  for number, entry in landings for name in entry["files"]}  # fmt: skip
     mapping = F.create_map(*[F.lit(item) for pair in landing_of.items() for item in pair])
     bronze = factory.table("bronze_readings")
     humidity = F.col("humidity_percent") if "humidity_percent" in bronze.columns else F.lit(None)
