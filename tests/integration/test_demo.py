@@ -59,7 +59,8 @@ def test_the_demo_runs_the_notebooks_in_order_and_summarises_the_tables(tmp_path
 def test_a_failing_notebook_stops_the_demo_naming_the_notebook_and_cell(tmp_path: Path) -> None:
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
-    broken = nbformat.v4.new_notebook()
+    kernelspec = {"name": "smart-factory", "display_name": "Smart Factory (.venv)", "language": "python"}
+    broken = nbformat.v4.new_notebook(metadata={"kernelspec": kernelspec})
     parameters = nbformat.v4.new_code_cell("seed = 42", metadata={"tags": ["parameters"]})
     broken.cells = [parameters, nbformat.v4.new_code_cell("raise ValueError('the gateway is on fire')")]
     nbformat.write(broken, notebooks / "01_broken.ipynb")

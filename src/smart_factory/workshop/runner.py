@@ -148,7 +148,7 @@ def run_series(
     notebooks = series_notebooks(notebooks_dir or default_notebooks_dir())
     if not notebooks:
         raise WorkshopError(f"no notebooks matching {NOTEBOOK_PATTERN} in {notebooks_dir or default_notebooks_dir()}")
-    declared = {path: set(papermill.inspect_notebook(str(path))) for path in notebooks}
+    declared = {path: _declared_parameters(path) for path in notebooks}
     undeclared = set(overrides) - set().union(*declared.values())
     if undeclared:
         raise WorkshopParameterError(f"no notebook takes the parameter {', '.join(sorted(undeclared))}")
@@ -175,6 +175,15 @@ def run_series(
     run.summary = summary_from(run.run_dir, notebooks, overrides)
     (run.run_dir / "summary.txt").write_text(run.summary + "\n", encoding="utf-8")
     return run
+
+
+def _declared_parameters(path: Path) -> set[str]:
+    import papermill
+
+    try:
+        return set(papermill.inspect_notebook(str(path)))
+    except ValueError as error:  # e.g. no kernelspec in the notebook's metadata
+        raise WorkshopError(f"cannot read the parameters of {path.name}: {error}") from None
 
 
 def summary_from(run_dir: Path, notebooks: list[Path], overrides: Mapping[str, Any]) -> str:
