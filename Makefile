@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 QUICK ?=
 
-.PHONY: demo test lint bench install clean-data
+.PHONY: demo test lint bench install clean-data lab notebooks
 
 install: $(STAMP)
 
@@ -16,10 +16,21 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip
 	@$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@# The notebooks' kernel is this environment's Python, for Jupyter and papermill alike.
+	@$(BIN)/python -m ipykernel install --sys-prefix --name smart-factory --display-name "Smart Factory (.venv)" >/dev/null
 	@touch $(STAMP)
 
+# DEMO_ARGS passes options on, e.g. make demo DEMO_ARGS="-p num_devices 100 --parameters my.yml"
 demo: $(STAMP)
-	@$(BIN)/smart-factory demo
+	@$(BIN)/smart-factory demo $(DEMO_ARGS)
+
+lab: $(STAMP)
+	@$(BIN)/jupyter lab notebooks/
+
+# Re-execute the notebooks in place (clean run, default parameters, temporary storage root),
+# so the committed outputs nbval compares against are current.
+notebooks: $(STAMP)
+	@$(BIN)/python -m smart_factory.workshop.refresh
 
 lint: $(STAMP)
 	@$(BIN)/ruff check .

@@ -1,7 +1,8 @@
 """How fast a dashboard refresh answers, and what Spark SQL would cost instead.
 
-The lakehouse is the workshop demo's own (``smart-factory demo``: 2,000 devices, two pipeline
-updates; 200 devices and smaller files when quick), built in a temporary folder.
+The lakehouse is the workshop's own (parts 1-4 of the notebooks: registry, first landings,
+three pipeline updates with a schema change and late readings; 2,000 devices and 10 files
+of 5,000 readings, or the notebooks' defaults when quick), built in a temporary folder.
 
 - ``dashboard_<name>_cold_refresh_seconds`` (goal < 2): every panel of one dashboard drawn
   from a fresh reader, each table read from Delta: the served page right after an update.
@@ -31,7 +32,7 @@ from smart_factory.dashboards.reader import LakehouseReader
 from smart_factory.dashboards.render import RenderCache
 from smart_factory.dashboards.spec import DASHBOARDS, Dashboard
 from smart_factory.lakehouse import StoragePaths, get_spark
-from smart_factory.workshop.demo import DemoSettings, run_demo
+from smart_factory.workshop import WorkshopParameters, require_parts_before, setup
 
 ROUNDS = 5
 SPARK_EQUIVALENTS = (
@@ -51,12 +52,12 @@ DUCKDB_EQUIVALENTS = (operations.hot_devices, pipeline_health.rows_written, pipe
 def dashboard_refresh(quick: bool) -> list[Measurement]:
     root = Path(tempfile.mkdtemp(prefix="dashboard-bench-"))
     atexit.register(shutil.rmtree, root, ignore_errors=True)
-    settings = DemoSettings(storage_root=str(root), master="local[2]")
-    if quick:
-        settings = DemoSettings(storage_root=str(root), master="local[2]", num_devices=200, num_files=3,
-                                readings_per_file=2000)  # fmt: skip
-    with contextlib.redirect_stdout(io.StringIO()):  # the demo narrates; the runner prints JSON only
-        run_demo(settings)
+    parameters = WorkshopParameters(storage_root=str(root), spark_master="local[2]")
+    if not quick:
+        parameters = WorkshopParameters(storage_root=str(root), spark_master="local[2]", num_devices=2000,
+                                        num_files=10, readings_per_file=5000)  # fmt: skip
+    with contextlib.redirect_stdout(io.StringIO()):  # the workshop narrates; the runner prints JSON only
+        require_parts_before(5, setup(parameters))
     return measure(StoragePaths.from_env(root))
 
 

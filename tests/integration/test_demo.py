@@ -1,40 +1,81 @@
-"""`make demo`'s command, end to end in its own process and storage root."""
+"""`make demo`'s command: the notebooks run in order with papermill into a run folder, then a summary.
+
+The full series with the default parameters is what nbval runs (notebooks/); here the
+runner's own behaviour is checked on small parameters and on a copy of the first two
+notebooks, so the test stays short.
+"""
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
+import nbformat
 from support import run_cli
 
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+SMALL = ["-p", "num_devices", "40", "-p", "readings_per_file", "300"]
 
-def test_the_demo_lands_data_and_reads_it_back_with_spark(tmp_path: Path) -> None:
-    root = tmp_path / "lake"
+
+def test_the_demo_runs_the_notebooks_in_order_and_summarises_the_tables(tmp_path: Path) -> None:
+    notebooks, runs, root = tmp_path / "notebooks", tmp_path / "runs", tmp_path / "lake"
+    notebooks.mkdir()
+    for name in ("01_generate_factory_data.ipynb", "02_bronze_silver_gold.ipynb"):
+        shutil.copy(NOTEBOOKS / name, notebooks / name)
+    (tmp_path / "small.yml").write_text("num_files: 2\nseed: 7\n")
     stale = root / "lakehouse" / "smart_factory" / "stale_table"
     stale.mkdir(parents=True)
+
     result = run_cli(
-        "demo", "--storage-root", str(root), "--master", "local[1]",
-        "--devices", "40", "--files", "2", "--readings-per-file", "300", timeout=900,
+        "demo", "--notebooks", str(notebooks), "--runs", str(runs), "--storage-root", str(root),
+        "--parameters", str(tmp_path / "small.yml"), *SMALL, timeout=900,
     )  # fmt: skip
 
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    assert out.count("-> COMPLETED") == 2, out
-    assert "COMPLETED gold_plant_line_hourly" in out
-    assert (root / "pipeline_graph.html").read_text().count('class="dataset"') == 7
-    assert not stale.exists(), "the demo starts from an empty lakehouse"
-    registry = (root / "volumes/main/smart_factory/landing/device_registry/devices.json").read_text()
-    plants = {json.loads(line)["plant"] for line in registry.splitlines()}
-    # Every plant of the registry appears as a row of the per-plant summary Spark printed.
-    per_plant = out.split("Readings per plant")[1].split("\n\n")[0]
-    table_rows = [line for line in per_plant.splitlines() if line.startswith("|Plant")]
-    assert {row.split("|")[1].strip() for row in table_rows} == plants
-    landed = re.search(r"Landed ([\d,]+) readings .* (\d+) re-sent duplicates, (\d+) wrong-typed", out)
-    readings, duplicates, wrong_typed = (int(group.replace(",", "")) for group in landed.groups())
-    assert duplicates > 0 and wrong_typed > 0
-    # Spark sees every parseable record: readings, re-sent copies, and lines with a "hot"
-    # temperature (kept, cast to null by try_cast); only truncated lines have no plant.
-    assert sum(int(row.split("|")[2]) for row in table_rows) == readings + duplicates + wrong_typed
-    assert (root / "lakehouse/smart_factory/gold_plant_line_hourly/_delta_log").is_dir()
-    assert "WARN" not in out + result.stderr
+    assert re.search(r"01_generate_factory_data\.ipynb\s+done in\s+\d+ s\n\s+02_bronze_silver_gold", out), out
+    (run_dir,) = runs.iterdir()
+    assert re.fullmatch(r"\d{8}T\d{6}Z", run_dir.name)
+    assert f"executed copies in {run_dir}/" in out
+    assert not stale.exists(), "part 1 starts from an empty lakehouse"
+    # The command line wins over the file; each notebook got the parameters it declares.
+    first = nbformat.read(run_dir / "01_generate_factory_data.ipynb", as_version=4)
+    injected = next(cell for cell in first.cells if "injected-parameters" in cell.metadata.get("tags", []))
+    for line in ("num_devices = 40", "readings_per_file = 300", "num_files = 2", "seed = 7"):
+        assert line in injected.source
+    # The summary (no recap notebook here, so the runner computed it) matches the simulator's counts.
+    progress = json.loads((root / "workshop" / "progress.json").read_text())
+    expected = progress["landings"][0]["expected_rows"]
+    for table, rows in expected.items():
+        assert re.search(rf"^{table}\s+{rows:,}\s+{rows:,}\s+yes$", out, re.MULTILINE), (table, out)
+    assert re.search(r"^device_registry\s+40$", out, re.MULTILINE)
+    assert "not in this checkout yet (05_alerts.ipynb" in out
+    assert (run_dir / "summary.txt").read_text().strip() in out
+    assert "WARN" not in out + result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_failing_notebook_stops_the_demo_naming_the_notebook_and_cell(tmp_path: Path) -> None:
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    kernelspec = {"name": "smart-factory", "display_name": "Smart Factory (.venv)", "language": "python"}
+    broken = nbformat.v4.new_notebook(metadata={"kernelspec": kernelspec})
+    parameters = nbformat.v4.new_code_cell("seed = 42", metadata={"tags": ["parameters"]})
+    broken.cells = [parameters, nbformat.v4.new_code_cell("raise ValueError('the gateway is on fire')")]
+    nbformat.write(broken, notebooks / "01_broken.ipynb")
+    nbformat.write(nbformat.v4.new_notebook(), notebooks / "02_never_runs.ipynb")
+
+    result = run_cli("demo", "--notebooks", str(notebooks), "--runs", str(tmp_path / "runs"), "-p", "seed", "1")
+
+    assert result.returncode == 2
+    assert "01_broken.ipynb failed in cell 3 (ValueError: the gateway is on fire)" in result.stderr
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    assert not (run_dir / "02_never_runs.ipynb").exists()
+
+
+def test_an_unknown_parameter_is_refused_before_any_notebook_runs(tmp_path: Path) -> None:
+    result = run_cli("demo", "--runs", str(tmp_path / "runs"), "-p", "num_machines", "5")
+    assert result.returncode == 2
+    assert "unknown parameter num_machines" in result.stderr
+    assert not (tmp_path / "runs").exists()

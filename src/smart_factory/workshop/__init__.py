@@ -1,1 +1,101 @@
-"""The workshop as a whole: the end-to-end demo run behind `make demo`."""
+"""The workshop: helpers behind the numbered notebooks, and the batch run behind ``make demo``.
+
+Every notebook starts the same way::
+
+    from smart_factory import workshop
+    factory = workshop.setup(globals())          # Spark, the storage root, the parameters
+    workshop.require_parts_before(3, factory)    # earlier parts, if this storage root lacks them
+
+then calls a story step (``workshop.land_more_readings(factory)``) and shows an answer
+(``workshop.ledger_by_file(factory)``): tables, the pipeline graph, a chart.
+"""
+
+from smart_factory.workshop.display import BarChart, GraphView, Table, TextBlock, file_head, source_code
+from smart_factory.workshop.parameters import DEFAULTS, WorkshopParameterError, WorkshopParameters
+from smart_factory.workshop.reconcile import expected_rows
+from smart_factory.workshop.session import PIPELINE_SETTINGS, Workshop, WorkshopError, setup
+from smart_factory.workshop.story import (
+    PARTS,
+    first_update,
+    land_late_readings,
+    land_more_readings,
+    land_schema_change,
+    read_in_rescue_mode,
+    replay_update,
+    require_parts_before,
+    schema_change_update,
+    start_factory,
+)
+from smart_factory.workshop.summary import collect_summary, expectation_totals, reconciliation
+from smart_factory.workshop.views import (
+    columns_of,
+    compare_counts,
+    compare_hours,
+    counts,
+    expectation_metrics,
+    humidity_by_landing,
+    landing_summary,
+    landing_vs_ledger,
+    ledger_by_file,
+    ledger_by_update,
+    pipeline_plan,
+    quarantine_by_rule,
+    readings_per_hour,
+    readings_per_plant,
+    registry_overview,
+    rescued_fields,
+    rows_written_per_update,
+    table_counts,
+    table_head,
+    temperature_histogram,
+)
+
+__all__ = [
+    "DEFAULTS",
+    "PARTS",
+    "PIPELINE_SETTINGS",
+    "BarChart",
+    "GraphView",
+    "Table",
+    "TextBlock",
+    "Workshop",
+    "WorkshopError",
+    "WorkshopParameterError",
+    "WorkshopParameters",
+    "collect_summary",
+    "columns_of",
+    "compare_counts",
+    "compare_hours",
+    "counts",
+    "expectation_metrics",
+    "expectation_totals",
+    "expected_rows",
+    "file_head",
+    "first_update",
+    "humidity_by_landing",
+    "land_late_readings",
+    "land_more_readings",
+    "land_schema_change",
+    "landing_summary",
+    "landing_vs_ledger",
+    "ledger_by_file",
+    "ledger_by_update",
+    "pipeline_plan",
+    "quarantine_by_rule",
+    "read_in_rescue_mode",
+    "readings_per_hour",
+    "readings_per_plant",
+    "reconciliation",
+    "registry_overview",
+    "replay_update",
+    "require_parts_before",
+    "rescued_fields",
+    "rows_written_per_update",
+    "schema_change_update",
+    "setup",
+    "source_code",
+    "start_factory",
+    "table_counts",
+    "table_head",
+    "temperature_histogram",
+]  # fmt: skip

@@ -1,32 +1,47 @@
-"""``smart-factory demo``: what ``make demo`` runs."""
+"""``smart-factory demo``: what ``make demo`` runs — the workshop's notebooks, in order, with papermill."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from smart_factory.lakehouse.cli import add_lakehouse_arguments
-from smart_factory.workshop.demo import DemoSettings, run_demo
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    demo = commands.add_parser("demo", help="run the workshop end to end on fresh local data")
+    demo = commands.add_parser(
+        "demo",
+        help="run the workshop notebooks in order into runs/<UTC time>/ and print a summary",
+        description="Runs notebooks/NN_*.ipynb in order with papermill (each starts from the previous one's data), "
+        "saves the executed copies under runs/<UTC time>/ and prints a one-screen summary. Exits non-zero, naming "
+        "the notebook and cell, if one fails.",
+    )
     add_lakehouse_arguments(demo)
-    demo.add_argument("--devices", type=int, default=DemoSettings.num_devices)
-    demo.add_argument("--files", type=int, default=DemoSettings.num_files)
-    demo.add_argument("--readings-per-file", type=int, default=DemoSettings.readings_per_file)
-    demo.add_argument("--seed", type=int, default=DemoSettings.seed)
+    demo.add_argument(
+        "-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+        help="override a notebook parameter, e.g. -p num_devices 100 (repeatable)",
+    )  # fmt: skip
+    demo.add_argument("--parameters", type=Path, metavar="FILE.yml", help="parameters from a YAML mapping")
+    demo.add_argument("--notebooks", type=Path, help="folder of the numbered notebooks (default: notebooks/)")
+    demo.add_argument("--runs", type=Path, help="where run folders go (default: runs/)")
     demo.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    run_demo(
-        DemoSettings(
-            storage_root=args.storage_root,
-            master=args.master,
-            num_devices=args.devices,
-            num_files=args.files,
-            readings_per_file=args.readings_per_file,
-            seed=args.seed,
-        )
-    )
+    from smart_factory.workshop.runner import load_parameters_file, parse_value, run_series
+
+    overrides = load_parameters_file(args.parameters) if args.parameters else {}
+    if args.storage_root:
+        overrides["storage_root"] = str(Path(args.storage_root).resolve())
+    if args.master:
+        overrides["spark_master"] = args.master
+    overrides.update({name: parse_value(value) for name, value in args.parameter})
+
+    def report(run) -> None:
+        print(f"  {run.notebook:<42} done in {run.seconds:5.0f} s", flush=True)
+
+    print("Running the workshop notebooks:", flush=True)
+    run = run_series(overrides, notebooks_dir=args.notebooks, runs_dir=args.runs, on_notebook=report)
+    print(f"\n{run.summary}\n")
+    print(f"All {len(run.notebooks)} notebooks ran in {run.seconds:.0f} s; executed copies in {run.run_dir}/")
     return 0

@@ -1,0 +1,38 @@
+"""nbval runs the workshop notebooks here, in order, on a throwaway storage root (never data/).
+
+nbval cannot pass parameters, so the storage-root variable moves the notebooks' data: it
+is set while each notebook's kernel starts (the kernel keeps it) and restored after, so
+the rest of the suite keeps its own root. The sanitize file is found wherever pytest runs.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from smart_factory.lakehouse.paths import STORAGE_ROOT_ENV
+
+NOTEBOOKS_STORAGE_ROOT = Path(tempfile.mkdtemp(prefix="smart-factory-nbval-"))
+SANITIZE_FILE = Path(__file__).with_name("nbval_sanitize.cfg")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config.option, "nbval", False) and not config.option.nbval_sanitize_with:
+        config.option.nbval_sanitize_with = str(SANITIZE_FILE)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    saved = os.environ.get(STORAGE_ROOT_ENV)
+    os.environ[STORAGE_ROOT_ENV] = str(NOTEBOOKS_STORAGE_ROOT)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(STORAGE_ROOT_ENV, None)
+        else:
+            os.environ[STORAGE_ROOT_ENV] = saved

@@ -1,0 +1,230 @@
+"""One short set-up cell for every notebook: Spark, the storage root, the pipeline and the simulator.
+
+    from smart_factory import workshop
+    factory = workshop.setup(globals())     # reads the parameters cell's names
+    factory.count("silver_readings")
+
+The session is the process's Spark session (:func:`smart_factory.lakehouse.get_spark`): a
+notebook that runs the set-up cell twice, or a helper that needs Spark, reuses it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+
+from smart_factory.errors import SmartFactoryError
+from smart_factory.lakehouse import SCHEMA, StoragePaths, get_spark, register_tables
+from smart_factory.lakehouse.paths import STORAGE_ROOT_ENV, checkout_root
+from smart_factory.runtime.executor import FlowRun
+from smart_factory.runtime.pipeline import Pipeline, UpdateResult
+from smart_factory.simulator import DeviceRegistry, LandingManifest, Scenario, SensorSimulator
+from smart_factory.workshop.parameters import WorkshopParameters
+from smart_factory.workshop.reconcile import expected_rows
+
+PIPELINE_SETTINGS = (checkout_root() or Path.cwd().parent) / "pipelines" / "pipeline.yml"
+PROGRESS_FILE = Path("workshop") / "progress.json"
+
+
+class WorkshopError(SmartFactoryError):
+    """A workshop step cannot go on (a failed update, a part that is missing); the message says what to do."""
+
+
+@dataclass
+class Workshop:
+    """The notebooks' handle on the factory: its parameters, Spark, storage and what has happened so far."""
+
+    parameters: WorkshopParameters
+    spark: SparkSession
+    storage: StoragePaths
+    quiet: bool = False  # True while an earlier part is re-created on the way: no per-flow lines
+    _registry: DeviceRegistry | None = field(default=None, repr=False)
+
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        return Pipeline.load(PIPELINE_SETTINGS, self.spark)
+
+    # --- the factory's data -------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget every landed file, table, checkpoint and the workshop's progress."""
+        for folder in (self.storage.volumes, self.storage.lakehouse, self.storage.pipelines,
+                       self.storage.root / PROGRESS_FILE.parent):  # fmt: skip
+            shutil.rmtree(folder, ignore_errors=True)
+        self._registry = None
+        register_tables(self.spark, self.storage)  # drops the names of tables that are gone
+
+    @property
+    def registry(self) -> DeviceRegistry:
+        """The device registry in the landing zone; generated and landed if there is none yet."""
+        if self._registry is None:
+            folder = self.storage.device_registry_landing
+            if (folder / "devices.json").is_file():
+                self._registry = DeviceRegistry.load(folder)
+            else:
+                self._registry = DeviceRegistry.generate(self.parameters.num_devices, seed=self.parameters.seed)
+                self._registry.save(folder)
+        return self._registry
+
+    def land(self, part: int, what: str, scenario: Scenario, num_files: int | None = None) -> LandingManifest:
+        """Land ``num_files`` readings files (default: the ``num_files`` parameter) and note them."""
+        params = self.parameters
+        landing = self.storage.readings_landing
+        first_landing = not any(landing.glob("readings-*"))
+        simulator = SensorSimulator(
+            self.registry,
+            seed=params.seed,
+            # The first files start at the chosen simulated time; later ones continue its clock.
+            start=params.start if first_landing else None,
+            file_interval=params.file_interval,
+        )
+        manifest = simulator.land_batches(
+            landing, num_files=num_files or params.num_files, readings_per_file=params.readings_per_file,
+            scenario=scenario,
+        )  # fmt: skip
+        self.progress.note_landing(part, what, manifest)
+        return manifest
+
+    # --- the pipeline -------------------------------------------------------------------
+
+    def run_update(self, part: int) -> UpdateResult:
+        """One triggered update; each flow prints a line as it finishes. A failed update raises."""
+        update = self.pipeline.run(on_progress=None if self.quiet else print_finished_flow)
+        if not self.quiet:
+            print(f"Update {update.state}.")
+        if update.state != "COMPLETED":
+            raise WorkshopError(
+                f"The pipeline update failed: {update.error}. The event log has the details: "
+                "factory.pipeline.events().where(\"level = 'ERROR'\")"
+            )
+        self.progress.note_update(part, update)
+        register_tables(self.spark, self.storage)
+        return update
+
+    # --- tables ---------------------------------------------------------------------------
+
+    def table(self, name: str) -> DataFrame:
+        """``smart_factory.<name>`` (or a qualified name) as a DataFrame."""
+        return self.spark.table(name if "." in name else f"{SCHEMA}.{name}")
+
+    def count(self, name: str) -> int:
+        return self.table(name).count()
+
+    def has_table(self, name: str) -> bool:
+        return (self.storage.table(name) / "_delta_log").is_dir()
+
+    @property
+    def progress(self) -> WorkshopProgress:
+        return WorkshopProgress(self.storage.root / PROGRESS_FILE)
+
+
+def print_finished_flow(run: FlowRun) -> None:
+    """The update's progress as it goes: one line per flow that finished (no timings, so reruns compare)."""
+    if run.state in ("COMPLETED", "FAILED", "SKIPPED"):
+        rows = f"{run.metrics.output_rows:>8,} rows written" if run.metrics else ""
+        print(f"  {run.state.lower():<9} {run.name:<24}{rows}", flush=True)
+
+
+@dataclass(frozen=True)
+class WorkshopProgress:
+    """What the workshop has done in this storage root: the parts finished, files landed, updates run.
+
+    A small JSON file beside the data, so a notebook opened on its own knows what is missing.
+    """
+
+    path: Path
+
+    def load(self) -> dict[str, Any]:
+        if not self.path.is_file():
+            return {"parts_done": [], "landings": [], "updates": []}
+        return json.loads(self.path.read_text(encoding="utf-8"))
+
+    def _save(self, state: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+        temporary.replace(self.path)
+
+    @property
+    def parts_done(self) -> list[int]:
+        return self.load()["parts_done"]
+
+    @property
+    def landings(self) -> list[dict[str, Any]]:
+        return self.load()["landings"]
+
+    @property
+    def updates(self) -> list[dict[str, Any]]:
+        return self.load()["updates"]
+
+    def mark_done(self, part: int) -> None:
+        state = self.load()
+        state["parts_done"] = sorted({*state["parts_done"], part})
+        self._save(state)
+
+    def note_landing(self, part: int, what: str, manifest: LandingManifest) -> None:
+        state = self.load()
+        summary = manifest.to_dict()  # JSON-ready
+        state["landings"].append({
+            "part": part, "what": what, "readings": summary["totals"]["readings"],
+            "expected_rows": expected_rows(manifest), "files": [file["name"] for file in summary["files"]],
+        })  # fmt: skip
+        self._save(state)
+
+    def note_update(self, part: int, update: UpdateResult) -> None:
+        state = self.load()
+        state["updates"].append({"part": part, "update_id": update.update_id, "state": update.state})
+        self._save(state)
+
+
+def setup(namespace: Mapping[str, Any] | WorkshopParameters | None = None, **overrides: Any) -> Workshop:
+    """Start (or reuse) Spark on the storage root and return the workshop handle.
+
+    ``namespace`` is usually ``globals()``: the parameters cell's names (``num_devices``,
+    ``seed``…) are picked from it; anything else there is ignored. Prints one line, without
+    paths or times, so the cell's output is the same on every run.
+
+    >>> factory = setup({"num_devices": 50})   # doctest: +SKIP
+    Spark 4.2.0 with Delta Lake 4.4.0 is ready; storage root from SMART_FACTORY_STORAGE_ROOT.
+    """
+    if isinstance(namespace, WorkshopParameters):
+        parameters = namespace
+    else:
+        parameters = WorkshopParameters.from_namespace({**(namespace or {}), **overrides})
+    _quiet_notebook_output()
+    storage = StoragePaths.from_env(parameters.storage_root)
+    spark = get_spark(master=parameters.spark_master, storage_root=storage.root)
+    print(
+        f"Spark {spark.version} with Delta Lake {metadata.version('delta-spark')} is ready; "
+        f"storage root {_describe_storage_root(parameters)}."
+    )
+    return Workshop(parameters, spark, storage)
+
+
+def _describe_storage_root(parameters: WorkshopParameters) -> str:
+    # Where the data is, in words that do not change from machine to machine.
+    if parameters.storage_root:
+        return "from the storage_root parameter"
+    if os.environ.get(STORAGE_ROOT_ENV):
+        return f"from {STORAGE_ROOT_ENV}"
+    return "data/ of this checkout"
+
+
+def _quiet_notebook_output() -> None:
+    # Library warnings (a deprecation deep inside a dependency) are not part of the story;
+    # errors still show. Spark's JVM output already goes to the storage root's logs/.
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning, module="pyspark")
+    logging.getLogger("py4j").setLevel(logging.ERROR)

@@ -1,0 +1,157 @@
+"""The workshop's story as steps: what each part lands and runs, shared by its notebook and by later parts.
+
+A notebook opened on its own calls :func:`require_parts_before` first: any earlier part
+that has not run in this storage root is re-created, quietly, with one sentence saying so.
+
+    factory = workshop.setup(globals())
+    workshop.require_parts_before(3, factory)   # parts 1 and 2, if they are missing
+    more = workshop.land_more_readings(factory)
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame
+
+from smart_factory.lakehouse import READINGS_LANDING
+from smart_factory.runtime.cloud_files import install_cloud_files
+from smart_factory.runtime.ingestion import ingest_available
+from smart_factory.runtime.pipeline import UpdateResult
+from smart_factory.simulator import DeviceRegistry, LandingManifest, Scenario
+from smart_factory.workshop.session import Workshop
+
+# The everyday faults of the first landings: re-sent readings and a few garbled lines and files.
+EVERYDAY_FAULTS = Scenario(duplicate_share=0.01, malformed=True)
+# Part 4: the new firmware adds humidity_percent; a gateway flushes readings it had buffered.
+SCHEMA_CHANGE = Scenario(schema_change=True)
+SCHEMA_CHANGE_FILES = 2
+LATE_READINGS = Scenario(late_share=0.25, late_hours=(1.5, 2.0))
+LATE_READINGS_FILES = 1
+
+
+@dataclass(frozen=True)
+class Part:
+    number: int
+    notebook: str
+    title: str
+    recreate: Callable[[Workshop], object] | None  # None: a part this checkout does not have yet
+
+
+def start_factory(factory: Workshop) -> tuple[DeviceRegistry, LandingManifest]:
+    """Part 1: an empty lakehouse, the device registry, and the first readings files."""
+    factory.reset()
+    registry = factory.registry
+    first = factory.land(1, "first readings", EVERYDAY_FAULTS)
+    factory.progress.mark_done(1)
+    return registry, first
+
+
+def first_update(factory: Workshop) -> UpdateResult:
+    """Part 2: the first triggered update builds bronze, silver, quarantine and gold."""
+    update = factory.run_update(2)
+    factory.progress.mark_done(2)
+    return update
+
+
+def land_more_readings(factory: Workshop) -> LandingManifest:
+    """Part 3, first half: the next files land; the pipeline is not running."""
+    return factory.land(3, "more readings", EVERYDAY_FAULTS)
+
+
+def replay_update(factory: Workshop) -> UpdateResult:
+    """Part 3, second half: the update reads only the new files."""
+    update = factory.run_update(3)
+    factory.progress.mark_done(3)
+    return update
+
+
+def land_schema_change(factory: Workshop) -> LandingManifest:
+    """Part 4: files from the new firmware, with ``humidity_percent``."""
+    return factory.land(4, "new firmware (humidity_percent)", SCHEMA_CHANGE, num_files=SCHEMA_CHANGE_FILES)
+
+
+def land_late_readings(factory: Workshop) -> LandingManifest:
+    """Part 4: a gateway back online sends readings it buffered for 1.5 to 2 hours."""
+    return factory.land(4, "late readings", LATE_READINGS, num_files=LATE_READINGS_FILES)
+
+
+def schema_change_update(factory: Workshop) -> UpdateResult:
+    update = factory.run_update(4)
+    factory.progress.mark_done(4)
+    return update
+
+
+# Auto Loader's rescue mode, typed: the schema never changes; whatever does not fit is rescued.
+RESCUE_MODE_OPTIONS = {
+    "cloudFiles.format": "json",
+    "cloudFiles.schemaEvolutionMode": "rescue",
+    "cloudFiles.schemaHints": "temperature_celsius DOUBLE, vibration_hz DOUBLE",
+    # Infer from the oldest file only: the schema the stream had before the new firmware.
+    "cloudFiles.schemaInference.sampleSize.numFiles": "1",
+}
+
+
+def read_in_rescue_mode(factory: Workshop) -> DataFrame:
+    """Read the whole landing zone once more, the way a stream in ``rescue`` mode would.
+
+    A side table beside the pipeline's own (under ``pipelines/rescue_mode_demo``), started
+    afresh each time so the answer does not depend on earlier runs.
+    """
+    folder = factory.storage.pipelines / "rescue_mode_demo"
+    shutil.rmtree(folder, ignore_errors=True)
+    install_cloud_files()
+
+    def readings() -> DataFrame:
+        reader = factory.spark.readStream.format("cloudFiles")
+        for key, value in {**RESCUE_MODE_OPTIONS, "cloudFiles.schemaLocation": str(folder / "schema")}.items():
+            reader = reader.option(key, value)
+        return reader.load(READINGS_LANDING)
+
+    ingest_available(factory.spark, readings, str(folder / "table"), str(folder / "checkpoint"))
+    return factory.spark.read.format("delta").load(str(folder / "table"))
+
+
+def _part_3(factory: Workshop) -> None:
+    land_more_readings(factory)
+    replay_update(factory)
+
+
+def _part_4(factory: Workshop) -> None:
+    land_schema_change(factory)
+    land_late_readings(factory)
+    schema_change_update(factory)
+
+
+PARTS = (
+    Part(1, "01_generate_factory_data.ipynb", "Generate the factory's data", start_factory),
+    Part(2, "02_bronze_silver_gold.ipynb", "Bronze, silver and gold", first_update),
+    Part(3, "03_checkpoint_replay.ipynb", "Checkpoint replay", _part_3),
+    Part(4, "04_schema_change_and_late_data.ipynb", "Schema change and late data", _part_4),
+    # Slots for the alerts and dashboards notebooks, which come with those packages.
+    Part(5, "05_alerts.ipynb", "Alerts", None),
+    Part(6, "06_dashboards.ipynb", "Dashboards", None),
+)
+
+
+def require_parts_before(part: int, factory: Workshop) -> None:
+    """Re-create any earlier part missing from this storage root.
+
+    Prints one sentence per part it runs (or, for a part this checkout has no code for, one
+    sentence naming the notebook to run), never a traceback.
+    """
+    done = set(factory.progress.parts_done)
+    for earlier in PARTS:
+        if earlier.number >= part or earlier.number in done:
+            continue
+        if earlier.recreate is None:
+            continue  # not built yet: later parts must not depend on it
+        print(f"Part {earlier.number} ({earlier.title}) has not run on this storage root yet, so it runs now, "
+              f"quietly; {earlier.notebook} shows it step by step.")  # fmt: skip
+        factory.quiet = True
+        try:
+            earlier.recreate(factory)
+        finally:
+            factory.quiet = False
