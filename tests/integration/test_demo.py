@@ -51,7 +51,7 @@ def test_the_demo_runs_the_notebooks_in_order_and_summarises_the_tables(tmp_path
     for table, rows in expected.items():
         assert re.search(rf"^{table}\s+{rows:,}\s+{rows:,}\s+yes$", out, re.MULTILINE), (table, out)
     assert re.search(r"^device_registry\s+40$", out, re.MULTILINE)
-    assert "not in this checkout yet (05_alerts.ipynb" in out
+    assert "none evaluated yet (05_alerts.ipynb does)" in out
     assert (run_dir / "summary.txt").read_text().strip() in out
     assert "WARN" not in out + result.stderr and "Traceback" not in result.stderr
 
@@ -66,7 +66,8 @@ def test_a_failing_notebook_stops_the_demo_naming_the_notebook_and_cell(tmp_path
     nbformat.write(broken, notebooks / "01_broken.ipynb")
     nbformat.write(nbformat.v4.new_notebook(), notebooks / "02_never_runs.ipynb")
 
-    result = run_cli("demo", "--notebooks", str(notebooks), "--runs", str(tmp_path / "runs"), "-p", "seed", "1")
+    result = run_cli("demo", "--notebooks", str(notebooks), "--runs", str(tmp_path / "runs"), "-p", "seed", "1",
+                     "--kernel-per-notebook")  # fmt: skip
 
     assert result.returncode == 2
     assert "01_broken.ipynb failed in cell 3 (ValueError: the gateway is on fire)" in result.stderr

@@ -25,10 +25,8 @@ NOTEBOOKS = series_notebooks(NOTEBOOKS_DIR)
 
 def test_the_series_is_numbered_in_the_order_of_the_story() -> None:
     names = [path.name for path in NOTEBOOKS]
-    assert names[:4] == [part.notebook for part in PARTS[:4]]
-    assert names[-1] == "07_recap.ipynb"
-    # Slots 05 and 06 are kept for the alerts and dashboards notebooks.
-    assert [part.number for part in PARTS if part.recreate is None] == [5, 6]
+    assert names == [part.notebook for part in PARTS] + ["07_recap.ipynb"]
+    assert [part.number for part in PARTS] == [1, 2, 3, 4, 5, 6]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)

@@ -1,4 +1,4 @@
-"""``smart-factory alerts evaluate|run|validate``."""
+"""``smart-factory alerts evaluate|run|validate|receive``."""
 
 from __future__ import annotations
 
@@ -29,6 +29,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     validate.add_argument("--alerts-dir", type=Path, default=DEFAULT_ALERTS_DIR, help="folder of alert .yml files")
     validate.add_argument("--storage-root", help="lakehouse folder (for the default notification log)")
     validate.set_defaults(handler=_validate)
+
+    receive = actions.add_parser(
+        "receive", help="a local webhook that prints each notification it gets (an operator's inbox for workshops)"
+    )
+    receive.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765)")
+    receive.set_defaults(handler=_receive)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -80,4 +86,25 @@ def _validate(args: argparse.Namespace) -> int:
     for destination in configured_destinations(StoragePaths.from_env(args.storage_root)):
         print(f"destination {destination.label}")
     print(f"{len(alerts)} alert(s), no problems found.")
+    return 0
+
+
+def _receive(args: argparse.Namespace) -> int:
+    from smart_factory.alerts.receiver import LocalReceiver, ReceivedRequest
+    from smart_factory.alerts.scheduler import stop_on_signals
+
+    def show(request: ReceivedRequest) -> None:
+        print(f"--- {request.title}\n{request.body}\n", flush=True)
+
+    try:
+        receiver = LocalReceiver(port=args.port, on_request=show).start()
+    except OSError as error:
+        print(f"cannot listen on 127.0.0.1:{args.port}: {error.strerror}; choose another with --port")
+        return 2
+    print(f"Listening. Send alerts here with SMART_FACTORY_ALERT_DESTINATIONS={receiver.url}", flush=True)
+    with stop_on_signals(threading.Event()) as stop:
+        while not stop.wait(0.5):  # short waits: the signal handler runs between them
+            pass
+    receiver.stop()
+    print(f"Stopped after {len(receiver.requests)} notification(s).")
     return 0

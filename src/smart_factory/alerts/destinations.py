@@ -139,14 +139,15 @@ def configured_destinations(
     urls = parse_urls(settings.get(DESTINATIONS_ENV, ""))
     if not urls:
         return [default_log_destination(storage)]
-    return [_destination(url, storage) for url in urls]
+    return [destination_for_url(url, storage) for url in urls]
 
 
 def default_log_destination(storage: StoragePaths) -> LogFileDestination:
     return LogFileDestination(storage.root / "alerts" / "notifications.log")
 
 
-def _destination(url: str, storage: StoragePaths) -> AppriseDestination | LogFileDestination:
+def destination_for_url(url: str, storage: StoragePaths) -> AppriseDestination | LogFileDestination:
+    """One destination: ``file://`` (the default log), ``file:///a/path.log``, or any Apprise URL."""
     if url.startswith(LOG_FILE_SCHEME):
         path = url.removeprefix(LOG_FILE_SCHEME)
         return LogFileDestination(Path(path)) if path else default_log_destination(storage)

@@ -18,11 +18,13 @@ from smart_factory.simulator.manifest import ReadingCounts
 from smart_factory.simulator.randomness import FileStreams
 from smart_factory.simulator.scenarios import Scenario
 
-# Normal readings are clipped to these ranges, so 40 °C and 80 Hz are only crossed by
-# anomalies and overheating devices.
+# Normal readings are clipped to these ranges: 80 Hz is crossed only by anomalies, 40 °C
+# (the overheating alert's line) only by overheating devices.
 NORMAL_TEMPERATURE_CELSIUS = (20.0, 38.0)
 NORMAL_VIBRATION_HZ = (20.0, 80.0)
-ANOMALY_TEMPERATURE_RISE_CELSIUS = (10.0, 20.0)
+# An anomaly is a hiccup: a burst of vibration with some heat, which stays under 40 °C
+# (baselines are at most 32 °C), so one bad reading never looks like an overheating machine.
+ANOMALY_TEMPERATURE_RISE_CELSIUS = (2.0, 6.0)
 ANOMALY_VIBRATION_FACTOR = (3.0, 5.0)
 OVERHEATING_TEMPERATURE_CELSIUS = (42.0, 48.0)
 HUMIDITY_PERCENT = (20.0, 80.0)

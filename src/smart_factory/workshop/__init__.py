@@ -10,16 +10,28 @@ then calls a story step (``workshop.land_more_readings(factory)``) and shows an 
 (``workshop.ledger_by_file(factory)``): tables, the pipeline graph, a chart.
 """
 
+from smart_factory.workshop.alerting import (
+    alert_history,
+    alert_query_result,
+    evaluate_overheating_alert,
+    operator_inbox,
+    outbox,
+    overheating_alert,
+)
+from smart_factory.workshop.dashboard_views import panel_numbers, show_dashboard
 from smart_factory.workshop.display import BarChart, GraphView, Table, TextBlock, file_head, source_code
 from smart_factory.workshop.parameters import DEFAULTS, WorkshopParameterError, WorkshopParameters
 from smart_factory.workshop.reconcile import expected_rows
 from smart_factory.workshop.session import PIPELINE_SETTINGS, Workshop, WorkshopError, setup
 from smart_factory.workshop.story import (
     PARTS,
+    export_dashboards,
     first_update,
     land_late_readings,
     land_more_readings,
+    land_overheating_burst,
     land_schema_change,
+    overheating_update,
     read_in_rescue_mode,
     replay_update,
     require_parts_before,
@@ -62,24 +74,34 @@ __all__ = [
     "WorkshopError",
     "WorkshopParameterError",
     "WorkshopParameters",
+    "alert_history",
+    "alert_query_result",
     "collect_summary",
     "columns_of",
     "compare_counts",
     "compare_hours",
     "counts",
+    "evaluate_overheating_alert",
     "expectation_metrics",
     "expectation_totals",
     "expected_rows",
+    "export_dashboards",
     "file_head",
     "first_update",
     "humidity_by_landing",
     "land_late_readings",
     "land_more_readings",
+    "land_overheating_burst",
     "land_schema_change",
     "landing_summary",
     "landing_vs_ledger",
     "ledger_by_file",
     "ledger_by_update",
+    "operator_inbox",
+    "outbox",
+    "overheating_alert",
+    "overheating_update",
+    "panel_numbers",
     "pipeline_plan",
     "quarantine_by_rule",
     "read_in_rescue_mode",
@@ -93,6 +115,7 @@ __all__ = [
     "rows_written_per_update",
     "schema_change_update",
     "setup",
+    "show_dashboard",
     "source_code",
     "start_factory",
     "table_counts",

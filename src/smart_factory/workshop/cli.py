@@ -24,6 +24,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     demo.add_argument("--parameters", type=Path, metavar="FILE.yml", help="parameters from a YAML mapping")
     demo.add_argument("--notebooks", type=Path, help="folder of the numbered notebooks (default: notebooks/)")
     demo.add_argument("--runs", type=Path, help="where run folders go (default: runs/)")
+    demo.add_argument("--kernel-per-notebook", action="store_true",
+                      help="start a fresh kernel (and Spark) for each notebook, as Jupyter does; slower")  # fmt: skip
     demo.set_defaults(handler=_run)
 
 
@@ -41,7 +43,13 @@ def _run(args: argparse.Namespace) -> int:
         print(f"  {run.notebook:<42} done in {run.seconds:5.0f} s", flush=True)
 
     print("Running the workshop notebooks:", flush=True)
-    run = run_series(overrides, notebooks_dir=args.notebooks, runs_dir=args.runs, on_notebook=report)
+    run = run_series(
+        overrides,
+        notebooks_dir=args.notebooks,
+        runs_dir=args.runs,
+        on_notebook=report,
+        shared_kernel=not args.kernel_per_notebook,
+    )
     print(f"\n{run.summary}\n")
     print(f"All {len(run.notebooks)} notebooks ran in {run.seconds:.0f} s; executed copies in {run.run_dir}/")
     return 0

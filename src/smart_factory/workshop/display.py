@@ -168,8 +168,8 @@ def file_head(path: str | Path, lines: int = 3, width: int = 160) -> TextBlock:
     return TextBlock("\n".join(line if len(line) <= width else line[: width - 1] + "…" for line in head), "json")
 
 
-def source_code(path: str | Path) -> TextBlock:
-    return TextBlock(Path(path).read_text(encoding="utf-8").rstrip("\n"), "python")
+def source_code(path: str | Path, language: str = "python") -> TextBlock:
+    return TextBlock(Path(path).read_text(encoding="utf-8").rstrip("\n"), language)
 
 
 @dataclass(frozen=True)

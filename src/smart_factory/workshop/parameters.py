@@ -43,9 +43,10 @@ class WorkshopParameters:
     seed: int = 42
     start: str = format_timestamp(DEFAULT_START)
     minutes_per_file: int = 20
-    # Where notebook 05 sends alert notifications: ``file://`` is the default log file. URLs
-    # that carry secrets belong in SMART_FACTORY_ALERT_DESTINATIONS, never in a notebook.
-    alert_destination: str = "file://"
+    # Where notebook 05 sends alert notifications: "local" (a receiver on 127.0.0.1 the notebook
+    # starts), "configured" (SMART_FACTORY_ALERT_DESTINATIONS), "file://" (the log file) or a URL
+    # without secrets; URLs that carry secrets belong in the environment, never in a notebook.
+    alert_destination: str = "local"
 
     def __post_init__(self) -> None:
         for field in fields(self):
@@ -57,8 +58,7 @@ class WorkshopParameters:
                 object.__setattr__(self, field.name, int(value))  # from a command line or YAML string
             elif not isinstance(value, expected) or isinstance(value, bool):
                 raise WorkshopParameterError(
-                    f"parameter {field.name} must be {'a whole number' if expected is int else 'text'}, "
-                    f"got {value!r}"
+                    f"parameter {field.name} must be {'a whole number' if expected is int else 'text'}, got {value!r}"
                 )
         for name in ("num_devices", "num_files", "readings_per_file", "minutes_per_file"):
             if getattr(self, name) < 1:

@@ -35,6 +35,7 @@ from smart_factory.workshop.reconcile import expected_rows
 
 PIPELINE_SETTINGS = (checkout_root() or Path.cwd().parent) / "pipelines" / "pipeline.yml"
 PROGRESS_FILE = Path("workshop") / "progress.json"
+DASHBOARDS_FILE = "smart_factory_dashboards.html"
 
 
 class WorkshopError(SmartFactoryError):
@@ -58,12 +59,18 @@ class Workshop:
     # --- the factory's data -------------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget every landed file, table, checkpoint and the workshop's progress."""
+        """Forget every landed file, table, checkpoint, alert state and the workshop's progress."""
         for folder in (self.storage.volumes, self.storage.lakehouse, self.storage.pipelines,
-                       self.storage.root / PROGRESS_FILE.parent):  # fmt: skip
+                       self.storage.root / "alerts", self.storage.root / PROGRESS_FILE.parent):  # fmt: skip
             shutil.rmtree(folder, ignore_errors=True)
+        self.dashboards_file.unlink(missing_ok=True)
         self._registry = None
         register_tables(self.spark, self.storage)  # drops the names of tables that are gone
+
+    @property
+    def dashboards_file(self) -> Path:
+        """Where part 6 exports the dashboards."""
+        return self.storage.root / DASHBOARDS_FILE
 
     @property
     def registry(self) -> DeviceRegistry:

@@ -16,11 +16,16 @@ from dataclasses import dataclass
 
 from pyspark.sql import DataFrame
 
+from smart_factory.dashboards.export import export_html
+from smart_factory.dashboards.render import shared_reader
+from smart_factory.dashboards.spec import DASHBOARDS
 from smart_factory.lakehouse import READINGS_LANDING
 from smart_factory.runtime.cloud_files import install_cloud_files
 from smart_factory.runtime.ingestion import ingest_available
 from smart_factory.runtime.pipeline import UpdateResult
 from smart_factory.simulator import DeviceRegistry, LandingManifest, Scenario
+from smart_factory.workshop.alerting import evaluate_overheating_alert, quiet_inbox
+from smart_factory.workshop.display import TextBlock
 from smart_factory.workshop.session import Workshop
 
 # The everyday faults of the first landings: re-sent readings and a few garbled lines and files.
@@ -30,6 +35,9 @@ SCHEMA_CHANGE = Scenario(schema_change=True)
 SCHEMA_CHANGE_FILES = 2
 LATE_READINGS = Scenario(late_share=0.25, late_hours=(1.5, 2.0))
 LATE_READINGS_FILES = 1
+# Part 5: five machines run at 42-48 °C for one file's stretch of time.
+OVERHEATING_BURST = Scenario(overheating_devices=5)
+OVERHEATING_BURST_FILES = 1
 
 
 @dataclass(frozen=True)
@@ -37,7 +45,7 @@ class Part:
     number: int
     notebook: str
     title: str
-    recreate: Callable[[Workshop], object] | None  # None: a part this checkout does not have yet
+    recreate: Callable[[Workshop], object]  # the part's steps, run quietly when a later notebook needs them
 
 
 def start_factory(factory: Workshop) -> tuple[DeviceRegistry, LandingManifest]:
@@ -114,6 +122,29 @@ def read_in_rescue_mode(factory: Workshop) -> DataFrame:
     return factory.spark.read.format("delta").load(str(folder / "table"))
 
 
+def land_overheating_burst(factory: Workshop) -> LandingManifest:
+    """Part 5: readings from five machines running hot land in the next file."""
+    return factory.land(5, "overheating burst", OVERHEATING_BURST, num_files=OVERHEATING_BURST_FILES)
+
+
+def overheating_update(factory: Workshop) -> UpdateResult:
+    """Part 5: the update that brings the hot readings into gold, where the alert looks."""
+    update = factory.run_update(5)
+    factory.progress.mark_done(5)
+    return update
+
+
+def export_dashboards(factory: Workshop) -> TextBlock:
+    """Part 6: both dashboards in one HTML file under the storage root, which opens offline."""
+    written = export_html(list(DASHBOARDS.values()), shared_reader(str(factory.storage.root)), factory.dashboards_file)
+    factory.progress.mark_done(6)
+    panels = sum(len(dashboard.panels) for dashboard in DASHBOARDS.values())
+    return TextBlock(
+        f"Wrote {len(DASHBOARDS)} dashboards ({panels} panels) to {written.name} in the storage root: "
+        "one file that opens in any browser, offline."
+    )
+
+
 def _part_3(factory: Workshop) -> None:
     land_more_readings(factory)
     replay_update(factory)
@@ -125,29 +156,39 @@ def _part_4(factory: Workshop) -> None:
     schema_change_update(factory)
 
 
+def _part_5(factory: Workshop) -> None:
+    inbox = quiet_inbox(factory)  # a notebook that re-creates part 5 on its way shows no messages
+    evaluate_overheating_alert(factory, inbox)
+    land_overheating_burst(factory)
+    overheating_update(factory)
+    evaluate_overheating_alert(factory, inbox)
+
+
 PARTS = (
     Part(1, "01_generate_factory_data.ipynb", "Generate the factory's data", start_factory),
     Part(2, "02_bronze_silver_gold.ipynb", "Bronze, silver and gold", first_update),
     Part(3, "03_checkpoint_replay.ipynb", "Checkpoint replay", _part_3),
     Part(4, "04_schema_change_and_late_data.ipynb", "Schema change and late data", _part_4),
-    # Slots for the alerts and dashboards notebooks, which come with those packages.
-    Part(5, "05_alerts.ipynb", "Alerts", None),
-    Part(6, "06_dashboards.ipynb", "Dashboards", None),
+    Part(5, "05_alerts.ipynb", "Alerts", _part_5),
+    Part(6, "06_dashboards.ipynb", "Dashboards", export_dashboards),
 )
 
 
-def require_parts_before(part: int, factory: Workshop) -> None:
+def require_parts_before(part: int, factory: Workshop, *, fresh: bool = False) -> None:
     """Re-create any earlier part missing from this storage root.
 
-    Prints one sentence per part it runs (or, for a part this checkout has no code for, one
-    sentence naming the notebook to run), never a traceback.
+    Prints one sentence per part it runs, never a traceback. With ``fresh``, a part that
+    already ran here (the notebook is run again) starts from a new factory, for a story
+    that depends on what came before it (part 5's alert starts OK only once).
     """
     done = set(factory.progress.parts_done)
+    if fresh and part in done:
+        print(f"Part {part} has already run on this storage root, so the factory starts afresh for it.")
+        factory.reset()
+        done = set()
     for earlier in PARTS:
         if earlier.number >= part or earlier.number in done:
             continue
-        if earlier.recreate is None:
-            continue  # not built yet: later parts must not depend on it
         print(f"Part {earlier.number} ({earlier.title}) has not run on this storage root yet, so it runs now, "
               f"quietly; {earlier.notebook} shows it step by step.")  # fmt: skip
         factory.quiet = True

@@ -1,29 +1,21 @@
 """The workshop at a glance: what the batch run prints at the end and the recap notebook shows.
 
-Computed from the tables and the event log (never from a notebook's output), so it says
-what the lakehouse really holds. Alerts and dashboards add their own section when their
-package provides one (see :data:`OPTIONAL_SECTIONS`).
+Computed from the tables, the event log and the alert history (never from a notebook's
+output), so it says what the lakehouse really holds.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
 
 from pyspark.sql import functions as F
 
+from smart_factory.workshop.alerting import alerts_summary
 from smart_factory.workshop.display import Table
 from smart_factory.workshop.reconcile import add_rows
 from smart_factory.workshop.session import Workshop
 from smart_factory.workshop.views import EXPECTATIONS_SCHEMA, rows_written_per_update, table_counts
-
-# (title, module, notebook): a module with ``workshop_summary(factory) -> Table | str`` adds a section.
-OPTIONAL_SECTIONS = (
-    ("Alerts", "smart_factory.alerts.workshop", "05_alerts.ipynb"),
-    ("Dashboards", "smart_factory.dashboards.workshop", "06_dashboards.ipynb"),
-)
 
 
 @dataclass(frozen=True)
@@ -80,13 +72,12 @@ def reconciliation(factory: Workshop) -> Table:
     return Table(["table", "expected", "actual", "match"], rows)
 
 
-def _optional_section(title: str, module_name: str, notebook: str, factory: Workshop) -> Section:
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError:
-        return Section(title, f"not in this checkout yet ({notebook} comes with the {title.lower()} package)")
-    summarise: Callable[[Workshop], Table | str] = module.workshop_summary
-    return Section(title, summarise(factory))
+def dashboards_summary(factory: Workshop) -> str:
+    """Where the dashboards are: the exported file, if part 6 wrote one, and the live page."""
+    serve = "`smart-factory dashboard serve` shows both as a live page"
+    if factory.dashboards_file.is_file():
+        return f"exported to {factory.dashboards_file} (opens offline); {serve}"
+    return f"not exported yet (06_dashboards.ipynb does); {serve}"
 
 
 def collect_summary(factory: Workshop) -> WorkshopSummary:
@@ -99,5 +90,5 @@ def collect_summary(factory: Workshop) -> WorkshopSummary:
         Section("Expectations, all updates (event log)", expectation_totals(factory)),
         Section("Reconciliation", reconciliation(factory)),
     ]
-    sections += [_optional_section(title, module, notebook, factory) for title, module, notebook in OPTIONAL_SECTIONS]
+    sections += [Section("Alerts", alerts_summary(factory)), Section("Dashboards", dashboards_summary(factory))]
     return WorkshopSummary(sections)

@@ -26,8 +26,10 @@ PIPELINE_TABLES = ("bronze_readings", "silver_readings", "quarantine_readings", 
                    "gold_device_hourly", "gold_plant_line_hourly")  # fmt: skip
 # The landing zone's JSON as text: giving the schema saves Spark a pass over the files to infer it,
 # and text keeps every value (a temperature of "hot" too) for try_cast to judge.
-LANDED_READINGS_SCHEMA = "device_id STRING, timestamp STRING, temperature_celsius STRING, vibration_hz STRING, " \
+LANDED_READINGS_SCHEMA = (
+    "device_id STRING, timestamp STRING, temperature_celsius STRING, vibration_hz STRING, "
     "plant STRING, floor STRING, line STRING"
+)
 REGISTRY_SCHEMA = "device_id STRING, plant STRING, floor INT, line STRING, machine_type STRING"
 EXPECTATIONS_SCHEMA = "array<struct<name: string, dataset: string, passed_records: bigint, failed_records: bigint>>"
 
@@ -66,8 +68,10 @@ def landing_summary(manifest: LandingManifest) -> Table:
 
 def _landed_json(factory: Workshop) -> DataFrame:
     # Dirty input must not fail the query (Spark 4 is ANSI): try_cast, never cast.
-    return factory.spark.read.schema(LANDED_READINGS_SCHEMA).json(READINGS_LANDING).withColumn(
-        "temperature", F.col("temperature_celsius").try_cast("double")
+    return (
+        factory.spark.read.schema(LANDED_READINGS_SCHEMA)
+        .json(READINGS_LANDING)
+        .withColumn("temperature", F.col("temperature_celsius").try_cast("double"))
     )
 
 
@@ -294,5 +298,3 @@ def rescued_fields(rescued: DataFrame, example_width: int = 48) -> Table:
                     .otherwise(F.col("example")))
     )  # fmt: skip
     return Table.from_dataframe(fields, ["field"], limit=None)
-
-
