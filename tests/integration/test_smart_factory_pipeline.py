@@ -104,6 +104,48 @@ def test_late_readings_correct_old_hours_in_gold_by_incremental_refresh(spark, t
     assert_gold_equals_recomputation(spark, target)
 
 
+def techniques_of(spark, target: str, update_id: str) -> dict[str, str]:
+    """Each materialized view's refresh technique in one update, from the event log."""
+    return {
+        r.flow: r.technique
+        for r in spark.sql(
+            f"SELECT origin.flow_name AS flow, "
+            f"details:planning_information.technique_information[0].maintenance_type::string AS technique "
+            f"FROM {target}.event_log WHERE event_type = 'planning_information' AND origin.update_id = '{update_id}'"
+        ).collect()
+    }
+
+
+def test_a_view_whose_files_did_not_change_is_not_refreshed(spark, tmp_path: Path) -> None:
+    landing, registry_folder = tmp_path / "landing", tmp_path / "registry"
+    registry = DeviceRegistry.generate(num_devices=12, seed=3)
+    registry.save(registry_folder)
+    simulator = SensorSimulator(registry, seed=3)
+    simulator.land_batches(landing, num_files=1, readings_per_file=100)
+    pipeline = smart_factory_pipeline(spark, tmp_path, landing, registry_folder)
+    first = pipeline.run()
+    target = pipeline.settings.target
+    registry_table = pipeline.layout.storage.table(f"{target}.device_registry")
+    assert techniques_of(spark, target, first.update_id)["device_registry"] == "MAINTENANCE_TYPE_COMPLETE_RECOMPUTE"
+
+    simulator.land_batches(landing, num_files=1, readings_per_file=100)
+    versions_before = len(list((registry_table / "_delta_log").glob("*.json")))
+    second = pipeline.run()
+    assert second.state == "COMPLETED", second.error
+    techniques = techniques_of(spark, target, second.update_id)
+    # The registry file is as it was: nothing to do. The per-line view reads new gold rows: recomputed.
+    assert techniques["device_registry"] == "MAINTENANCE_TYPE_NO_OP"
+    assert techniques["gold_plant_line_hourly"] == "MAINTENANCE_TYPE_COMPLETE_RECOMPUTE"
+    assert len(list((registry_table / "_delta_log").glob("*.json"))) == versions_before
+    assert spark.table(f"{target}.device_registry").count() == 12
+
+    # A new device joins the registry (the file is rewritten): the view is recomputed and has it.
+    DeviceRegistry.generate(num_devices=13, seed=3).save(registry_folder)
+    third = pipeline.run()
+    assert techniques_of(spark, target, third.update_id)["device_registry"] == "MAINTENANCE_TYPE_COMPLETE_RECOMPUTE"
+    assert spark.table(f"{target}.device_registry").count() == 13
+
+
 def assert_gold_equals_recomputation(spark, target: str) -> None:
     """gold_device_hourly, however it was refreshed, equals the same aggregates computed afresh."""
     recomputed = spark.sql(f"""

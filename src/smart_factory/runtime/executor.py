@@ -31,7 +31,9 @@ from smart_factory.runtime.expectations import ExpectationCheck, QualityMetrics,
 from smart_factory.runtime.incremental import (
     CHANGE_FEED_PROPERTY,
     COMPLETE_RECOMPUTE,
+    IncrementalPlan,
     delta_version,
+    input_signature,
     refresh_groups,
     remember_refresh,
 )
@@ -40,6 +42,13 @@ from smart_factory.runtime.planner import PipelineGraph, PlannedDataset, Planned
 from smart_factory.runtime.reading import dataset_name, reading_with
 
 REFRESH_STATE_FILE = "refresh_state.json"
+
+
+def signature_file(refresh_state: Path) -> Path:
+    """Where a view's input signature is kept: next to its refresh state."""
+    return refresh_state.with_name("input_signature.txt")
+
+
 FlowState = Literal["QUEUED", "STARTING", "RUNNING", "COMPLETED", "FAILED", "SKIPPED"]
 
 
@@ -280,7 +289,7 @@ class UpdateExecutor:
     def _refresh_materialized_view(self, dataset: PlannedDataset, flow: PlannedFlow) -> QualityMetrics:
         source = self._aggregated_stream(dataset)
         if source is None:
-            return self._recompute(dataset, flow.definition.query())
+            return self._refresh_whole(dataset, flow)
         source_path = self.layout.table_path(source)
         state_file = Path(self.layout.checkpoint(flow)) / REFRESH_STATE_FILE
 
@@ -301,6 +310,28 @@ class UpdateExecutor:
             plan = replace(plan, rows_written=metrics.output_rows)
         else:
             metrics = QualityMetrics(plan.rows_written, 0, ())
+        self._emit_plan(dataset, flow, plan)
+        return metrics
+
+    def _refresh_whole(self, dataset: PlannedDataset, flow: PlannedFlow) -> QualityMetrics:
+        """Recompute a view that cannot be refreshed by groups, unless none of the files it reads changed."""
+        frame = flow.definition.query()
+        saved = signature_file(Path(self.layout.checkpoint(flow)) / REFRESH_STATE_FILE)
+        signature = input_signature(self.spark, frame)
+        table_exists = (Path(self.layout.table_path(dataset)) / "_delta_log").is_dir()
+        if signature is not None and table_exists and saved.is_file() and saved.read_text() == signature:
+            self._emit_plan(dataset, flow, IncrementalPlan("NO_OP", "none of the files it reads changed"))
+            return QualityMetrics(0, 0, ())
+        saved.unlink(missing_ok=True)  # a recompute that fails half-way must not be taken for done
+        metrics = self._recompute(dataset, frame)
+        if signature is not None:
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            saved.write_text(signature)
+        reason = "its inputs changed" if signature else "the query reads a clock, randomness or data not in files"
+        self._emit_plan(dataset, flow, IncrementalPlan(COMPLETE_RECOMPUTE, reason, metrics.output_rows))
+        return metrics
+
+    def _emit_plan(self, dataset: PlannedDataset, flow: PlannedFlow, plan: IncrementalPlan) -> None:
         self.events.emit(
             "planning_information",
             f"Flow '{flow.definition.name}' was refreshed with {plan.technique}: {plan.reason}.",
@@ -309,7 +340,6 @@ class UpdateExecutor:
             flow_name=flow.definition.name,
             dataset_name=dataset.name,
         )  # fmt: skip
-        return metrics
 
     def _apply_table_properties(self, dataset: PlannedDataset) -> None:
         """Set ``table_properties`` Delta did not take from the writer (it keeps only ``delta.*`` options)."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import reduce
@@ -166,6 +167,39 @@ def fingerprint(spark: SparkSession, query_over: Callable[[DataFrame], DataFrame
     return hashlib.sha256(f"{canonical}\n{frame.schema.json()}".encode()).hexdigest()
 
 
+# Functions whose value changes while the inputs do not: such a view is always recomputed.
+_CLOCK_FUNCTIONS = re.compile(r"current_timestamp|current_date|current_time|localtimestamp|now\(", re.IGNORECASE)
+_FILE_RELATION = "org.apache.spark.sql.execution.datasources.HadoopFsRelation"
+
+
+def input_signature(spark: SparkSession, frame: DataFrame) -> str | None:
+    """Changes when the query or any file it reads changes (path, size, modification time).
+
+    ``None`` when unchanged inputs would not prove an unchanged result: a non-deterministic
+    query, a clock function, or an input that is not a set of files (Delta tables and file
+    sources are). A view whose signature matches its last refresh needs no refresh at all.
+    """
+    plan = frame._jdf.queryExecution().analyzed()
+    canonical = plan.canonicalized().toString()
+    if not plan.deterministic() or _CLOCK_FUNCTIONS.search(canonical):
+        return None
+    jvm = spark.sparkContext._jvm
+    file_relation = jvm.java.lang.Class.forName(_FILE_RELATION)
+    leaves = plan.collectLeaves()
+    for index in range(leaves.size()):
+        leaf = leaves.apply(index)
+        if leaf.getClass().getSimpleName() != "LogicalRelation" or not file_relation.isInstance(leaf.relation()):
+            return None
+    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
+    files = []
+    for name in sorted(frame.inputFiles()):
+        path = jvm.org.apache.hadoop.fs.Path(name)
+        status = path.getFileSystem(hadoop_conf).getFileStatus(path)
+        files.append(f"{name} {status.getLen()} {status.getModificationTime()}")
+    text = "\n".join([canonical, frame.schema.json(), *files])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _columns(schema: StructType) -> list[tuple[str, str]]:
     # Delta stores every column as nullable, so nullability is no difference worth a recompute.
     return [(field.name, field.dataType.simpleString()) for field in schema.fields]
@@ -236,7 +270,10 @@ def refresh_groups(
 
 def remember_refresh(
     spark: SparkSession,
-    query_over: Callable[[DataFrame], DataFrame], source: DataFrame, version: SourceVersion, state_file: Path
+    query_over: Callable[[DataFrame], DataFrame],
+    source: DataFrame,
+    version: SourceVersion,
+    state_file: Path,
 ) -> None:
     """After a complete recompute from ``source`` at ``version``, let the next refresh be incremental."""
     if group_keys(query_over(source)) is not None:
