@@ -30,7 +30,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from smart_factory.lakehouse.paths import StoragePaths
     from smart_factory.workshop.runner import load_parameters_file, parse_value, run_series
+    from smart_factory.workshop.session import DASHBOARDS_FILE
 
     overrides = load_parameters_file(args.parameters) if args.parameters else {}
     if args.storage_root:
@@ -51,5 +53,8 @@ def _run(args: argparse.Namespace) -> int:
         shared_kernel=not args.kernel_per_notebook,
     )
     print(f"\n{run.summary}\n")
+    dashboards = StoragePaths.from_env(overrides.get("storage_root")).root / DASHBOARDS_FILE
+    if dashboards.is_file():
+        print(f"Dashboards: {dashboards.as_uri()}")
     print(f"All {len(run.notebooks)} notebooks ran in {run.seconds:.0f} s; executed copies in {run.run_dir}/")
     return 0

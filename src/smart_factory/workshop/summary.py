@@ -76,7 +76,7 @@ def dashboards_summary(factory: Workshop) -> str:
     """Where the dashboards are: the exported file, if part 6 wrote one, and the live page."""
     serve = "`smart-factory dashboard serve` shows both as a live page"
     if factory.dashboards_file.is_file():
-        return f"exported to {factory.dashboards_file} (opens offline); {serve}"
+        return f"exported to {factory.dashboards_file.name} in the storage root (opens offline); {serve}"
     return f"not exported yet (06_dashboards.ipynb does); {serve}"
 
 
