@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 import apprise
-from apprise.utils.parse import parse_urls
 from dotenv import dotenv_values
 
 from smart_factory.alerts.messages import IDEMPOTENCY_HEADER, Notification
@@ -160,12 +159,11 @@ class JsonWebhookDestination:
                 status, reason = answer.status, answer.reason
         except urllib.error.HTTPError as error:
             status, reason = error.code, error.reason
-        except TimeoutError:
-            raise DeliveryFailed(f"{self.label} did not answer within {self.timeout_seconds:g} s") from None
-        except urllib.error.URLError as error:
-            raise DeliveryFailed(f"cannot reach {self.label}: {_reason(error.reason)}") from None
-        except (OSError, http.client.HTTPException) as error:
-            raise DeliveryFailed(f"cannot reach {self.label}: {_reason(error)}") from None
+        except (OSError, http.client.HTTPException) as error:  # URLError (connecting) is an OSError too
+            reason = error.reason if isinstance(error, urllib.error.URLError) else error
+            if isinstance(reason, TimeoutError):
+                raise DeliveryFailed(f"{self.label} did not answer within {self.timeout_seconds:g} s") from None
+            raise DeliveryFailed(f"cannot reach {self.label}: {_reason(reason)}") from None
         if not 200 <= status < 300:
             moved = " (redirects are not followed: configure the final URL)" if 300 <= status < 400 else ""
             raise DeliveryFailed(f"{self.label} answered HTTP {status} {reason}{moved}".rstrip())
@@ -291,10 +289,30 @@ def configured_destinations(storage: StoragePaths, settings: Mapping[str, str] |
     [LogFileDestination(path=PosixPath('data/alerts/notifications.log'), echo=True)]
     """
     settings = destination_settings() if settings is None else settings
-    urls = parse_urls(settings.get(DESTINATIONS_ENV, ""))
+    urls = split_urls(settings.get(DESTINATIONS_ENV, ""))
     if not urls:
         return [default_log_destination(storage)]
     return [destination_for_url(url, storage) for url in urls]
+
+
+def split_urls(text: str) -> list[str]:
+    """The URLs in a setting, separated by spaces, commas or semicolons.
+
+    A separator counts only before the next ``scheme://``, so ``?to=a@x.com,b@x.com`` stays in
+    its URL, as with Apprise's own splitter, which however drops the ``databricks+`` of a scheme.
+
+    >>> split_urls("json://h/hook, slack+https://hooks.slack.com/services/T/B/X file://")
+    ['json://h/hook', 'slack+https://hooks.slack.com/services/T/B/X', 'file://']
+    """
+    urls = []
+    for part in _BEFORE_A_URL.split(text.strip(_SEPARATORS)):
+        # Something that is no URL at all is kept word by word, to be refused with a clear error.
+        urls += [part] if "://" in part else [word for word in re.split(f"[{_SEPARATORS}]+", part) if word]
+    return urls
+
+
+_SEPARATORS = " \t\r\n,;"
+_BEFORE_A_URL = re.compile(f"[{_SEPARATORS}]+(?=[A-Za-z][A-Za-z0-9+.-]*://)")
 
 
 def default_log_destination(storage: StoragePaths) -> LogFileDestination:
