@@ -1,4 +1,7 @@
-"""The Databricks-shaped webhook and the Slack incoming webhook, posting to a real HTTP server on 127.0.0.1."""
+"""The Databricks-shaped webhook and the Slack incoming webhook, posting to a real HTTP server on 127.0.0.1.
+
+Their retries and outages are tested with every webhook's in test_alert_destinations.py.
+"""
 
 from __future__ import annotations
 
@@ -13,17 +16,14 @@ from alert_support import EVALUATED_AT, HOT_DEVICES_COLUMNS, hot_devices_notific
 from smart_factory.alerts import (
     AlertDefinition,
     DatabricksWebhookDestination,
-    RetryPolicy,
     SlackWebhookDestination,
     configured_destinations,
 )
-from smart_factory.alerts.delivery import deliver
 from smart_factory.alerts.destinations import DESTINATIONS_ENV, DeliveryFailed, JsonWebhookDestination
 from smart_factory.alerts.messages import Notification, compose
 from smart_factory.alerts.payloads import databricks_alert_payload
 from smart_factory.alerts.query import QueryOutcome
 from smart_factory.alerts.state import AlertStatus, Step
-from smart_factory.alerts.store import OutboxEntry
 from smart_factory.errors import AlertDestinationError
 from smart_factory.lakehouse import StoragePaths
 
@@ -128,26 +128,6 @@ def test_the_slack_webhook_posts_an_incoming_webhook_message_to_the_full_url() -
     }  # fmt: skip
     assert request.title == "[TRIGGERED] Hot devices: 44.5 °C"
     assert request.body.startswith("Hottest 44.5 °C (condition > 40)")
-
-
-@pytest.mark.parametrize("scheme", ["databricks+http", "slack+http"])
-def test_a_refusal_is_retried_and_an_outage_stays_pending_without_the_secret(scheme: str) -> None:
-    pauses: list[float] = []
-    policy = RetryPolicy(attempts=3, first_delay_seconds=0.5)
-    with webhook_server() as webhook:
-        (destination,) = configured_destinations(
-            StoragePaths("/unused"), {DESTINATIONS_ENV: f"{scheme}://127.0.0.1:{webhook.port}/hooks/SECRET-TOKEN"}
-        )
-        entry = OutboxEntry(TRIGGERED, destination.id, destination.label)
-        webhook.fail_next(500)
-        (hiccup,) = deliver([entry], {destination.id: destination}, policy, sleep=pauses.append)
-        assert (hiccup.delivered, hiccup.attempts, pauses) == (True, 2, [0.5])
-        webhook.fail_next(503, 500, 502)
-        (outage,) = deliver([entry], {destination.id: destination}, policy, sleep=pauses.append)
-    assert (outage.delivered, outage.attempts, outage.status) == (False, 3, "PENDING")
-    assert outage.error == f"{scheme}://127.0.0.1:{webhook.port}/… answered HTTP 502 Bad Gateway"
-    assert [r.status for r in webhook.requests] == [500, 200, 503, 500, 502]
-    assert {r.idempotency_key for r in webhook.requests} == {"key-TRIGGERED"}
 
 
 def test_an_unreachable_or_silent_webhook_is_a_delivery_failure() -> None:
