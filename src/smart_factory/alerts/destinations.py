@@ -154,16 +154,18 @@ class JsonWebhookDestination:
         request = urllib.request.Request(address, data=body, headers=headers, method="POST")
         # Messages name the masked label, never the address: it may hold a token.
         try:
-            with _NO_REDIRECTS.open(request, timeout=self.timeout_seconds) as answer:
+            # Built per message, so proxy settings in the environment (as Apprise honours) are read now.
+            with urllib.request.build_opener(_NoRedirects).open(request, timeout=self.timeout_seconds) as answer:
                 answer.read()
                 status, reason = answer.status, answer.reason
         except urllib.error.HTTPError as error:
             status, reason = error.code, error.reason
+            error.close()
         except (OSError, http.client.HTTPException) as error:  # URLError (connecting) is an OSError too
-            reason = error.reason if isinstance(error, urllib.error.URLError) else error
-            if isinstance(reason, TimeoutError):
+            cause = error.reason if isinstance(error, urllib.error.URLError) else error
+            if isinstance(cause, TimeoutError):
                 raise DeliveryFailed(f"{self.label} did not answer within {self.timeout_seconds:g} s") from None
-            raise DeliveryFailed(f"cannot reach {self.label}: {_reason(reason)}") from None
+            raise DeliveryFailed(f"cannot reach {self.label}: {_reason(cause)}") from None
         if not 200 <= status < 300:
             moved = " (redirects are not followed: configure the final URL)" if 300 <= status < 400 else ""
             raise DeliveryFailed(f"{self.label} answered HTTP {status} {reason}{moved}".rstrip())
@@ -231,8 +233,6 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *_: Any) -> None:
         return None
 
-
-_NO_REDIRECTS = urllib.request.build_opener(_NoRedirects)
 
 
 def _host_and_port(target: urllib.parse.SplitResult) -> str:
