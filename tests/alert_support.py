@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from pyspark.sql import SparkSession
 
 from smart_factory.alerts import AlertDefinition
+from smart_factory.alerts.messages import Notification, compose
+from smart_factory.alerts.query import QueryOutcome
+from smart_factory.alerts.state import AlertStatus, Step
 from smart_factory.lakehouse import StoragePaths, save_table
 from smart_factory.simulator.clock import DEFAULT_START
 
@@ -48,3 +51,25 @@ def save_gold_device_hourly(
             rows.append((start, start + timedelta(hours=1), device, 30.0, hottest, 55.0, 60))
     frame = spark.createDataFrame(rows, GOLD_DEVICE_HOURLY)
     save_table(frame, f"{schema}.gold_device_hourly", storage)
+
+
+# A small alert and the notifications its evaluations compose, for payload and outbox tests.
+EVALUATED_AT = datetime(2024, 3, 1, 12, 30, tzinfo=UTC)
+HOT_DEVICES = AlertDefinition.from_mapping({
+    "name": "Hot devices",
+    "query": "SELECT device_id, max_temperature_celsius FROM gold_device_hourly",
+    "condition": {"column": "max_temperature_celsius", "aggregation": "MAX", "op": ">", "threshold": 40,
+                  "empty_result_state": "OK"},
+    "schedule": {"cron": "*/2 * * * *"},
+    "notification": {"retrigger_seconds": 600, "notify_on_ok": True,
+                     "subject": "[{{ALERT_STATUS}}] {{ALERT_NAME}}: {{QUERY_RESULT_VALUE}} °C",
+                     "body": "Hottest {{QUERY_RESULT_VALUE}} °C (condition {{ALERT_CONDITION}} {{ALERT_THRESHOLD}})"},
+}, source="alerts/hot_devices.yml")  # fmt: skip
+HOT_DEVICES_COLUMNS = ("device_id", "max_temperature_celsius")
+
+
+def hot_devices_notification(state: str, value: object, rows: tuple[tuple[object, ...], ...]) -> Notification:
+    """The notification a hot-devices evaluation finding ``state`` composes (key ``key-<state>``, evaluation e-7)."""
+    outcome = QueryOutcome(state, value, len(rows), HOT_DEVICES_COLUMNS, rows)
+    status = AlertStatus("Hot devices", state, state, episode=1, evaluation_id="e-7", sequence=7)
+    return compose(HOT_DEVICES, outcome, Step(status, state, f"key-{state}"), EVALUATED_AT)  # type: ignore[arg-type]

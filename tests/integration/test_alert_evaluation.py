@@ -118,6 +118,26 @@ def test_a_webhook_outage_is_delivered_by_a_later_evaluation_exactly_once(spark,
     assert (row.status, row.attempts) == ("DELIVERED", 3) and "error=500" in row.last_error
 
 
+def test_the_databricks_webhook_gets_the_query_result_even_when_a_later_run_delivers(spark, storage) -> None:
+    schema = fresh_schema()
+    save_gold_device_hourly(spark, storage, schema, hot={"D-3": 44.5, "D-2": 41.0})
+    alert = shipped_alert("overheating_equipment.yml", schema)
+    with webhook_server() as webhook:
+        url = f"databricks+http://127.0.0.1:{webhook.port}/alerts"
+        destinations = configured_destinations(storage, {DESTINATIONS_ENV: url})
+        webhook.fail_next(500, 500)  # the first run cannot deliver; the second sends it from the outbox
+        (first,) = evaluate_alerts(spark, [alert], destinations=destinations, schema=schema, retry=QUICK_RETRY)
+        evaluate_alerts(spark, [alert], destinations=destinations, schema=schema, retry=QUICK_RETRY)
+    (delivered,) = webhook.delivered
+    (evaluation,) = delivered.payload["alert"]["alert"]["evaluations"]
+    assert (evaluation["state"], evaluation["id"]) == ("TRIGGERED", first.status.evaluation_id)
+    assert evaluation["comparison_operator"] == "GREATER_THAN"
+    result = delivered.payload["smart_factory"]["query_result"]
+    assert (result["value"], result["row_count"]) == (44.5, 2)
+    assert [row["device_id"] for row in result["rows"]] == ["D-3", "D-2"]
+    assert delivered.idempotency_key == delivered.payload["smart_factory"]["idempotency_key"]
+
+
 def test_pipeline_health_reads_the_event_log(spark, storage) -> None:
     schema = fresh_schema()
     alert = shipped_alert("pipeline_health.yml", schema)

@@ -71,11 +71,20 @@ def test_the_log_file_appends_and_prints(tmp_path: Path, capsys: pytest.CaptureF
     assert "Notification id: 3afe1133" in capsys.readouterr().out
 
 
-def test_a_hiccup_is_retried_with_backoff_and_an_outage_stays_pending() -> None:
+@pytest.mark.parametrize(
+    ("scheme", "refusal"),
+    [
+        ("json", "error=502"),  # Apprise's words
+        ("databricks+http", "databricks+http://127.0.0.1:{port}/… answered HTTP 502 Bad Gateway"),
+        ("slack+http", "slack+http://127.0.0.1:{port}/… answered HTTP 502 Bad Gateway"),
+    ],
+)
+def test_a_hiccup_is_retried_with_backoff_and_an_outage_stays_pending(scheme: str, refusal: str) -> None:
     pauses: list[float] = []
     policy = RetryPolicy(attempts=3, first_delay_seconds=0.5)
     with webhook_server() as webhook:
-        destination = AppriseDestination(webhook.url)
+        url = f"{scheme}://127.0.0.1:{webhook.port}/hooks/SECRET-TOKEN"
+        (destination,) = configured_destinations(StoragePaths(Path("/unused")), {DESTINATIONS_ENV: url})
         entry = OutboxEntry(MESSAGE, destination.id, destination.label)
         webhook.fail_next(500)
         (hiccup,) = deliver([entry], {destination.id: destination}, policy, sleep=pauses.append)
@@ -83,8 +92,10 @@ def test_a_hiccup_is_retried_with_backoff_and_an_outage_stays_pending() -> None:
         webhook.fail_next(503, 500, 502)
         (outage,) = deliver([entry], {destination.id: destination}, policy, sleep=pauses.append)
     assert (outage.delivered, outage.attempts, outage.status) == (False, 3, "PENDING")
-    assert "error=502" in outage.error and pauses == [0.5, 0.5, 1.0]
+    assert refusal.format(port=webhook.port) in outage.error and pauses == [0.5, 0.5, 1.0]
+    assert "SECRET" not in outage.error
     assert [r.status for r in webhook.requests] == [500, 200, 503, 500, 502]
+    assert {r.idempotency_key for r in webhook.requests} == {MESSAGE.idempotency_key}
     # An entry for a destination no longer configured waits for it rather than being dropped.
     assert deliver([entry], {}, policy) == []
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alert_support import hot_devices_notification
 
 from smart_factory.alerts.messages import Notification
 from smart_factory.alerts.state import AlertStatus
@@ -56,3 +58,26 @@ def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> None:
         store_id = store.store_id
     with AlertStore(tmp_path / "a.sqlite3") as reopened:
         assert reopened.store_id == store_id  # Delta's txnAppId for this store's history batches
+
+
+def test_a_notifications_facts_survive_the_outbox_and_an_older_store_gains_their_column(tmp_path: Path) -> None:
+    triggered = hot_devices_notification("TRIGGERED", 44.5, (("D-3", 44.5),))
+    path = tmp_path / "a.sqlite3"
+    with sqlite3.connect(path) as old:  # the outbox as stores made before facts were kept have it
+        old.execute(
+            "CREATE TABLE outbox (idempotency_key TEXT NOT NULL, destination_id TEXT NOT NULL,"
+            " destination TEXT NOT NULL, alert_name TEXT NOT NULL, kind TEXT NOT NULL, episode INTEGER NOT NULL,"
+            " evaluation_id TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL,"
+            " status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, last_attempt_at TEXT,"
+            " delivered_at TEXT, PRIMARY KEY (idempotency_key, destination_id))"
+        )
+        old.execute("INSERT INTO outbox (idempotency_key, destination_id, destination, alert_name, kind, episode, "
+                    "evaluation_id, subject, body, created_at, status) VALUES "
+                    "('k0', 'd1', 'json://d1', 'Hot devices', 'TRIGGERED', 1, 'e0', 's', 'b', ?, 'PENDING')",
+                    (NOW.isoformat(),))  # fmt: skip
+    with AlertStore(path) as store:
+        store.commit_evaluations([], [OutboxEntry(triggered, "d1", "json://d1")], [])
+        queued_before, queued_now = store.pending()
+        assert queued_before.notification.facts is None
+        assert queued_now.notification == triggered and triggered.facts is not None
+        assert "facts" not in store.outbox()[0]  # the outbox people read keeps its columns

@@ -13,7 +13,9 @@ from smart_factory.alerts.definition import AlertDefinition, NotificationSetting
 from smart_factory.alerts.delivery import RetryPolicy
 from smart_factory.alerts.destinations import (
     AppriseDestination,
+    DatabricksWebhookDestination,
     LogFileDestination,
+    SlackWebhookDestination,
     configured_destinations,
 )
 from smart_factory.alerts.evaluation import AlertEvaluation, AlertEvaluator, evaluate_alerts, notification_outbox
@@ -29,10 +31,12 @@ __all__ = [
     "AlertScheduler",
     "AppriseDestination",
     "Condition",
+    "DatabricksWebhookDestination",
     "LogFileDestination",
     "NotificationSettings",
     "RetryPolicy",
     "Schedule",
+    "SlackWebhookDestination",
     "configured_destinations",
     "evaluate_alerts",
     "load_alerts",

@@ -30,6 +30,10 @@ OPERATOR_ALIASES: dict[str, str] = {
     "!=": "!=", "<>": "!=", "NOT_EQUAL": "!=",
     "IS NULL": "IS NULL", "IS_NULL": "IS NULL",
 }  # fmt: skip
+# Databricks' API name for each symbol (GREATER_THAN for >): what a Databricks-shaped payload says.
+DATABRICKS_OPERATORS: dict[str, str] = {
+    symbol: name for name, symbol in OPERATOR_ALIASES.items() if name.replace("_", "").isalpha() and " " not in name
+}
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne,
 }  # fmt: skip

@@ -1,9 +1,10 @@
 """An operator's inbox on 127.0.0.1: a webhook receiver for offline workshops, demos and tests.
 
 Apprise's ``json://`` destination POSTs each notification as a JSON object (``title``,
-``message``, ``type``) with the message's idempotency key as a header. This server keeps
-every request in order, so a notebook can show what an operator's phone would have shown,
-without any account or network::
+``message``, ``type``) with the message's idempotency key as a header; ``databricks+http://``
+and ``slack+http://`` post Databricks' alert payload and a Slack message, which it reads as
+well. This server keeps every request in order, so a notebook can show what an operator's
+phone would have shown, without any account or network::
 
     with LocalReceiver() as inbox:
         evaluate_alerts(spark, destinations=[AppriseDestination(inbox.url)])
@@ -16,6 +17,7 @@ requests, to show retries and the outbox at work.
 
 from __future__ import annotations
 
+import html
 import json
 import threading
 from collections.abc import Callable
@@ -30,19 +32,31 @@ LOCALHOST = "127.0.0.1"
 
 @dataclass(frozen=True)
 class ReceivedRequest:
-    """One POST: its headers, its JSON body (``{}`` if it had none or not JSON) and the status answered."""
+    """One POST: its headers, its JSON body (``{}`` if it had none or not JSON), the status answered
+    and the path it was sent to."""
 
     headers: dict[str, str]
     payload: dict
     status: int
+    path: str = ""
 
     @property
     def title(self) -> str:
-        return str(self.payload.get("title", ""))
+        """The subject, from Apprise's ``title``, Databricks' ``alert.title`` or a Slack message's first line."""
+        return self._title_and_body()[0]
 
     @property
     def body(self) -> str:
-        return str(self.payload.get("message", ""))
+        return self._title_and_body()[1]
+
+    def _title_and_body(self) -> tuple[str, str]:
+        alert = self.payload.get("alert")
+        if isinstance(alert, dict) and "title" in alert:  # Databricks' alert payload
+            return str(alert["title"]), str(alert.get("description", ""))
+        if "text" in self.payload and "title" not in self.payload:  # a Slack message: subject, blank line, body
+            title, _, body = html.unescape(str(self.payload["text"])).partition("\n\n")
+            return title, body
+        return str(self.payload.get("title", "")), str(self.payload.get("message", ""))
 
     @property
     def idempotency_key(self) -> str | None:
@@ -100,14 +114,14 @@ class LocalReceiver:
     ) -> None:
         self.stop()
 
-    def _receive(self, headers: dict[str, str], body: bytes) -> int:
+    def _receive(self, headers: dict[str, str], body: bytes, path: str) -> int:
         try:
             payload = json.loads(body or b"{}")
         except ValueError:
             payload = {}
         with self._lock:
             status = self._failures.pop(0) if self._failures else 200
-            request = ReceivedRequest(headers, payload if isinstance(payload, dict) else {}, status)
+            request = ReceivedRequest(headers, payload if isinstance(payload, dict) else {}, status, path)
             self.requests.append(request)
         if self.on_request is not None:
             self.on_request(request)
@@ -119,7 +133,7 @@ class LocalReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # the name http.server calls
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                status = receiver._receive(dict(self.headers), body)
+                status = receiver._receive(dict(self.headers), body, self.path)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

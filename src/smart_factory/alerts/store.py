@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from smart_factory.alerts.messages import Notification
+from smart_factory.alerts.messages import EvaluationFacts, Notification
 from smart_factory.alerts.state import AlertStatus
 from smart_factory.lakehouse.paths import SCHEMA, StoragePaths
 
@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     alert_name TEXT NOT NULL, kind TEXT NOT NULL, episode INTEGER NOT NULL, evaluation_id TEXT NOT NULL,
     subject TEXT NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL,
     status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, last_attempt_at TEXT, delivered_at TEXT,
+    facts TEXT,
     PRIMARY KEY (idempotency_key, destination_id)
 );
 CREATE TABLE IF NOT EXISTS history_batches (
@@ -101,6 +102,9 @@ class AlertStore:
         with self.transaction() as db:
             for statement in filter(str.strip, _SCHEMA.split(";")):  # executescript would commit early
                 db.execute(statement)
+            # A store made before notifications kept their facts: add the column; its old rows keep NULL.
+            if "facts" not in {row["name"] for row in db.execute("PRAGMA table_info(outbox)")}:
+                db.execute("ALTER TABLE outbox ADD COLUMN facts TEXT")
             if db.execute("SELECT count(*) FROM store").fetchone()[0] == 0:
                 db.execute("INSERT INTO store VALUES (?)", (str(uuid.uuid4()),))
         self.store_id: str = self._connection.execute("SELECT store_id FROM store").fetchone()[0]
@@ -136,10 +140,12 @@ class AlertStore:
             )  # fmt: skip
             db.executemany(
                 "INSERT OR IGNORE INTO outbox (idempotency_key, destination_id, destination, alert_name, kind, "
-                "episode, evaluation_id, subject, body, created_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "episode, evaluation_id, subject, body, created_at, status, facts) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(e.notification.idempotency_key, e.destination_id, e.destination, e.notification.alert_name,
                   e.notification.kind, e.notification.episode, e.notification.evaluation_id, e.notification.subject,
-                  e.notification.body, _text(e.notification.created_at), PENDING) for e in entries],
+                  e.notification.body, _text(e.notification.created_at), PENDING,
+                  e.notification.facts.to_json() if e.notification.facts else None) for e in entries],
             )  # fmt: skip
             cursor = db.execute("INSERT INTO history_batches (records) VALUES (?)", (_json(records),))
             return int(cursor.lastrowid or 0)
@@ -163,8 +169,13 @@ class AlertStore:
             )  # fmt: skip
 
     def outbox(self) -> list[dict[str, Any]]:
-        """The whole outbox, newest first, timestamps as ISO text (``OUTBOX_SCHEMA``'s columns)."""
-        return [dict(row) for row in self._connection.execute("SELECT * FROM outbox ORDER BY created_at DESC")]
+        """The whole outbox, newest first, timestamps as ISO text (``OUTBOX_SCHEMA``'s columns).
+
+        Without the ``facts`` column: a notification's structured values are there to resend it
+        exactly, while its subject and body say the same for people.
+        """
+        columns = ", ".join(column.split()[0] for column in OUTBOX_SCHEMA.split(","))
+        return [dict(row) for row in self._connection.execute(f"SELECT {columns} FROM outbox ORDER BY created_at DESC")]
 
     def replace_history(self, batch_id: int, records: Sequence[dict[str, Any]]) -> None:
         with self.transaction() as db:
@@ -212,5 +223,6 @@ def _entry(row: sqlite3.Row) -> OutboxEntry:
     notification = Notification(
         row["idempotency_key"], row["alert_name"], row["kind"], row["episode"], row["evaluation_id"],
         row["subject"], row["body"], datetime.fromisoformat(row["created_at"]),
+        EvaluationFacts.from_json(row["facts"]) if row["facts"] else None,
     )  # fmt: skip
     return OutboxEntry(notification, row["destination_id"], row["destination"], row["attempts"])

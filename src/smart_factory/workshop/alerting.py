@@ -10,8 +10,9 @@ The ``alert_destination`` parameter says where notifications go:
   in for the operator's phone; Apprise posts to it exactly as it would to a real webhook.
 - ``configured``: the destinations of ``SMART_FACTORY_ALERT_DESTINATIONS`` (or ``.env``),
   e.g. Slack or email; the notification log file when none is set.
-- ``file://`` (the log file under the storage root), ``file:///a/path.log``, or any Apprise
-  URL that holds no secret (``json://127.0.0.1:8765/hook`` for ``smart-factory alerts receive``).
+- ``file://`` (the log file under the storage root), ``file:///a/path.log``, or any
+  destination URL that holds no secret (``json://127.0.0.1:8765/hook`` or
+  ``databricks+http://127.0.0.1:8765/hook`` for ``smart-factory alerts receive``).
 """
 
 from __future__ import annotations
