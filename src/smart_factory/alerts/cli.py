@@ -101,8 +101,8 @@ def _receive(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"cannot listen on 127.0.0.1:{args.port}: {error.strerror}; choose another with --port")
         return 2
-    print(f"Listening. Send alerts here with SMART_FACTORY_ALERT_DESTINATIONS={receiver.url}", flush=True)
-    with stop_on_signals(threading.Event()) as stop:
+    with stop_on_signals(threading.Event()) as stop:  # before "Listening": a Ctrl+C right after it is handled
+        print(f"Listening. Send alerts here with SMART_FACTORY_ALERT_DESTINATIONS={receiver.url}", flush=True)
         while not stop.wait(0.5):  # short waits: the signal handler runs between them
             pass
     receiver.stop()
