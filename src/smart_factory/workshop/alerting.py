@@ -54,7 +54,7 @@ class OperatorInbox:
         """Every notification the local receiver got, oldest first (or where to look for them)."""
         if self.receiver is None:
             where = ", ".join(destination.label for destination in self.destinations)
-            return TextBlock(f"Notifications went to {where}; look there (a log file is also printed above).")
+            return TextBlock(f"Notifications went to {where}; look there.")
         received = self.receiver.delivered
         if not received:
             return TextBlock("No notifications received yet.")
