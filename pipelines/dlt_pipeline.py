@@ -12,6 +12,9 @@ LANDING_PATH = spark.conf.get("smart_factory.landing_path", "/Volumes/main/smart
 REGISTRY_PATH = spark.conf.get(
     "smart_factory.device_registry_path", "/Volumes/main/smart_factory/landing/device_registry"
 )
+REGISTRY_COLUMNS = (
+    "device_id STRING, plant STRING, floor BIGINT, line STRING, machine_type STRING, model STRING, install_date STRING"
+)
 OVERHEATING_CELSIUS = float(spark.conf.get("smart_factory.overheating_celsius", "40"))
 
 # A reading is valid when all of these hold; invalid readings go to quarantine, not silver.
@@ -84,8 +87,11 @@ def quarantine_readings():
 
 @dlt.table(comment="The factory's devices: where each one is and what it is.")
 def device_registry():
-    return spark.read.json(REGISTRY_PATH).select(
-        "device_id", "plant", "floor", "line", "machine_type", "model", F.col("install_date").cast("date")
+    # The registry's columns are known: reading with them spares Spark a pass over the file to infer them.
+    return (
+        spark.read.schema(REGISTRY_COLUMNS)
+        .json(REGISTRY_PATH)
+        .withColumn("install_date", F.col("install_date").cast("date"))
     )
 
 

@@ -106,9 +106,15 @@ class Workshop:
     # --- the pipeline -------------------------------------------------------------------
 
     def run_update(self, part: int) -> UpdateResult:
-        """One triggered update; each flow prints a line as it finishes. A failed update raises."""
-        update = self.pipeline.run(on_progress=None if self.quiet else print_finished_flow)
+        """One triggered update, then a line per flow in the pipeline's order. A failed update raises.
+
+        The lines come after the update, in plan order: flows run side by side and finish in
+        an order that varies from run to run, and nbval compares this output exactly.
+        """
+        update = self.pipeline.run()
         if not self.quiet:
+            for run in update.flows:
+                print_finished_flow(run)
             print(f"Update {update.state}.")
         if update.state != "COMPLETED":
             raise WorkshopError(
@@ -137,7 +143,7 @@ class Workshop:
 
 
 def print_finished_flow(run: FlowRun) -> None:
-    """The update's progress as it goes: one line per flow that finished (no timings, so reruns compare)."""
+    """One line for a flow that finished (no timings, so reruns compare)."""
     if run.state in ("COMPLETED", "FAILED", "SKIPPED"):
         rows = f"{run.metrics.output_rows:>8,} rows written" if run.metrics else ""
         print(f"  {run.state.lower():<9} {run.name:<24}{rows}", flush=True)
