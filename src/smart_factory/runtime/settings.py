@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from smart_factory.errors import PipelineSettingsError
+from smart_factory.yaml_files import read_yaml_mapping
 
 DATABRICKS_ONLY_SETTINGS = frozenset({
     "id", "clusters", "photon", "serverless", "channel", "edition", "development", "notifications",
@@ -49,14 +48,9 @@ class PipelineSettings:
     @classmethod
     def load(cls, path: str | Path) -> PipelineSettings:
         path = Path(path)
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as error:
-            raise PipelineSettingsError(f"Cannot read pipeline settings {path}: {error.strerror}") from None
-        except yaml.YAMLError as error:
-            raise PipelineSettingsError(f"{path} is not valid YAML: {error}") from None
-        if not isinstance(raw, dict):
-            raise PipelineSettingsError(f"{path}: expected a mapping of settings, got {type(raw).__name__}")
+        raw = read_yaml_mapping(path, PipelineSettingsError, "pipeline settings")
+        if not raw:
+            raise PipelineSettingsError(f"{path} must hold a mapping of pipeline settings, got an empty file")
         return cls.from_mapping(raw, base=path.parent, source=path)
 
     @classmethod

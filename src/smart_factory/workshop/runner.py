@@ -30,6 +30,7 @@ from jupyter_core.utils import run_sync
 from smart_factory.lakehouse.paths import checkout_root
 from smart_factory.workshop.parameters import WorkshopParameterError, WorkshopParameters
 from smart_factory.workshop.session import WorkshopError
+from smart_factory.yaml_files import read_yaml_mapping
 
 KERNEL_NAME = "smart-factory"
 KERNEL_DISPLAY_NAME = "Smart Factory (.venv)"
@@ -85,17 +86,7 @@ def parse_value(text: str) -> Any:
 
 def load_parameters_file(path: str | Path) -> dict[str, Any]:
     """A YAML mapping of parameter names to values."""
-    path = Path(path)
-    try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise WorkshopParameterError(f"cannot read the parameters file {path}: {error.strerror}") from None
-    except yaml.YAMLError as error:
-        raise WorkshopParameterError(f"{path} is not valid YAML: {error}") from None
-    if loaded is None:
-        return {}
-    if not isinstance(loaded, dict):
-        raise WorkshopParameterError(f"{path} must hold a mapping of parameter names to values")
+    loaded = read_yaml_mapping(path, WorkshopParameterError, "parameters")
     return {str(name): (value.isoformat() if isinstance(value, datetime) else value) for name, value in loaded.items()}
 
 
