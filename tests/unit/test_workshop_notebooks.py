@@ -91,3 +91,21 @@ def test_the_run_summary_is_the_recap_cells_text(tmp_path: Path) -> None:
     nbformat.write(nbformat.v4.new_notebook(), tmp_path / "01_first.ipynb")
     paths = [Path("01_first.ipynb"), Path("07_recap.ipynb")]
     assert summary_from(tmp_path, paths, {}) == "Tables and rows\n..."
+
+
+def test_the_output_sanitizer_hides_any_checkout_path_but_keeps_urls_and_volumes() -> None:
+    from nbval.plugin import get_sanitize_patterns
+
+    patterns = get_sanitize_patterns((NOTEBOOKS_DIR / "nbval_sanitize.cfg").read_text())
+
+    def sanitize(text: str) -> str:
+        for regex, replace in patterns:
+            text = re.sub(regex, replace, text)
+        return text
+
+    # A clean clone may live anywhere (CI's is not under /tmp or /home).
+    assert sanitize("from /check/run-7/repo/alerts/overheating.yml.") == "from <PATH>"
+    assert sanitize("root: /srv/factory/data") == "root: <PATH>"
+    assert sanitize("sent to http://127.0.0.1:8025/hook") == "sent to http://127.0.0.1:8025/hook"
+    assert sanitize('.load("/Volumes/main/smart_factory/landing")') == '.load("/Volumes/main/smart_factory/landing")'
+    assert sanitize("pass/fail per rule") == "pass/fail per rule"
