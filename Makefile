@@ -38,8 +38,10 @@ lint: $(STAMP)
 test: $(STAMP) lint
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# A full run also rewrites docs/benchmarks.md's latest figures and chart (benchmarks/report.py).
 bench: $(STAMP)
 	@$(BIN)/python -m benchmarks $(if $(QUICK),--quick,)
+	@$(if $(QUICK),true,$(BIN)/python -m benchmarks.report)
 
 clean-data:
 	rm -rf data/volumes data/lakehouse data/pipelines data/logs

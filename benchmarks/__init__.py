@@ -13,7 +13,9 @@ A benchmark is one function in a ``benchmarks/<topic>_bench.py`` module, registe
 from __future__ import annotations
 
 import importlib
+import operator
 import pkgutil
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +24,8 @@ from smart_factory.lakehouse import stop_spark
 
 Benchmark = Callable[[bool], "Measurement | Iterable[Measurement]"]
 _BENCHMARKS: list[Benchmark] = []
+_GOAL = re.compile(r"(value|ratio) (<=|<|>=|>) (\d+(?:\.\d+)?)")
+_COMPARISONS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,34 @@ class Measurement:
             return None
         return self.value / self.baseline
 
+    @property
+    def goal_parts(self) -> tuple[str, str, float] | None:
+        """The goal as (``value`` or ``ratio``, comparison, limit); None without a goal.
+
+        >>> Measurement("x", 2.0, "s", goal="value <= 5").goal_parts
+        ('value', '<=', 5.0)
+        """
+        if self.goal is None:
+            return None
+        match = _GOAL.fullmatch(self.goal)
+        if match is None:
+            raise ValueError(f"{self.name}: goal {self.goal!r} is not like 'ratio <= 1.3' or 'value >= 100'")
+        return match[1], match[2], float(match[3])
+
+    @property
+    def meets_goal(self) -> bool | None:
+        """Whether the figure meets its goal; None when it has none (or no baseline for a ratio).
+
+        >>> Measurement("x", 6.0, "s", baseline=4.0, goal="ratio <= 1.3").meets_goal
+        False
+        """
+        parts = self.goal_parts
+        if parts is None:
+            return None
+        subject, comparison, limit = parts
+        figure = self.value if subject == "value" else self.ratio
+        return None if figure is None else _COMPARISONS[comparison](figure, limit)
+
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = {"name": self.name, "value": self.value, "unit": self.unit}
         if self.baseline is not None:
@@ -53,6 +85,7 @@ class Measurement:
             result["ratio"] = self.ratio
         if self.goal is not None:
             result["goal"] = self.goal
+            result["meets_goal"] = self.meets_goal
         if self.details is not None:
             result["details"] = self.details
         return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 from datetime import UTC, datetime
@@ -24,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     results = RESULTS_DIR / f"{stamp}{'-quick' if args.quick else ''}.jsonl"
     with results.open("w", encoding="utf-8") as saved:
         for measurement in run_all(quick=args.quick):
-            line = json.dumps(measurement.to_dict())
+            # The load next to each figure: on a shared machine it explains a slow one.
+            line = json.dumps({**measurement.to_dict(), "load_average_1m": round(os.getloadavg()[0], 2)})
             print(line, flush=True)
             saved.write(line + "\n")
             saved.flush()

@@ -211,8 +211,10 @@ def backfill_bronze(quick: bool) -> list[Measurement]:
     median = {side: statistics.median(values) for side, values in seconds.items()}
     shutil.rmtree(workspace)
     return [
-        Measurement("backfill_bronze_ratio", round(median["warm"], 3), "s", round(median["plain"], 3)),
-        Measurement("backfill_bronze_cold_ratio", round(median["cold"], 3), "s", round(median["plain"], 3)),
+        Measurement("backfill_bronze_ratio", round(median["warm"], 3), "s", round(median["plain"], 3),
+                    goal="ratio <= 1.3"),
+        Measurement("backfill_bronze_cold_ratio", round(median["cold"], 3), "s", round(median["plain"], 3),
+                    goal="ratio <= 1.6"),
         Measurement("backfill_bronze_readings", lines, "readings"),
         Measurement("backfill_bronze_schema_inference_seconds", round(statistics.median(inference_seconds), 3), "s"),
     ]
@@ -319,7 +321,8 @@ def incremental(quick: bool) -> list[Measurement]:
     median = {key: round(statistics.median(values), 3) for key, values in seconds.items()}
     shutil.rmtree(workspace)
     measurements = [
-        Measurement("incremental_ratio", median["cloud_files", "long"], "s", median["cloud_files", "short"]),
+        Measurement("incremental_ratio", median["cloud_files", "long"], "s", median["cloud_files", "short"],
+                    goal="ratio <= 1.3"),
         Measurement("incremental_history_files", history, "files"),
     ]
     if "plain" in readers:

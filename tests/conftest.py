@@ -16,6 +16,8 @@ import pytest
 _TEST_STORAGE_ROOT = Path(tempfile.mkdtemp(prefix="smart-factory-tests-"))
 os.environ["SMART_FACTORY_STORAGE_ROOT"] = str(_TEST_STORAGE_ROOT)
 
+from stage_timings import pytest_runtest_logreport, pytest_terminal_summary  # noqa: E402, F401 (registers the hooks)
+
 from smart_factory.lakehouse import StoragePaths, get_spark  # noqa: E402
 
 
