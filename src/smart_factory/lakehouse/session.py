@@ -34,7 +34,9 @@ _STORAGE_ROOT_CONF = "spark.smart_factory.storageRoot"
 LAPTOP_DEFAULTS: dict[str, str] = {
     "spark.sql.shuffle.partitions": "4",
     "spark.default.parallelism": "4",
-    "spark.driver.memory": "2g",
+    # Spark's own default. In local mode the driver runs the tasks too; a 1,000,000-reading
+    # backfill fits (docs/benchmarks.md, driver memory), and a bigger heap only raises the peak.
+    "spark.driver.memory": "1g",
     "spark.sql.session.timeZone": "UTC",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
@@ -161,6 +163,9 @@ def _prepare_process_environment(master: str) -> None:
     # Workers must run this interpreter (the venv's), not whatever `python3` is on PATH.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    # glibc gives each thread that allocates its own malloc arena (up to 8 per core); the
+    # JVM's many threads turn that into tens of MB of resident memory nobody uses.
+    os.environ.setdefault("MALLOC_ARENA_MAX", "2")
     if master.startswith("local"):
         # Avoids the "hostname resolves to a loopback address" warning and any DNS wait.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
