@@ -8,7 +8,9 @@ runs it in a fresh process with whatever master ``$SMART_FACTORY_SPARK_MASTER`` 
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 import sys
 from pathlib import Path
 
@@ -21,6 +23,16 @@ from smart_factory.simulator import DeviceRegistry, Scenario, SensorSimulator
 SEED = 7
 # Columns whose values depend on when and where a run happened, not on what it computed.
 RUN_SPECIFIC_COLUMNS = ("ingested_at",)
+# A reading re-sent in a later file is kept once in silver, but which copy (so which
+# source_file) depends on the order tasks ran in: on a cluster as on Databricks.
+EITHER_COPY_COLUMNS = {"silver_readings": ("source_file",)}
+# Sums of doubles depend on the order of the partial sums, so a rounded average can land on
+# either side of a 0.01 step (30.29 or 30.30), and twice in a roll-up of averages.
+ROUNDING_TOLERANCE = 0.02 + 1e-9
+AGGREGATE_KEYS = {
+    "gold_device_hourly": ("hour_start", "device_id"),
+    "gold_plant_line_hourly": ("plant", "floor", "line", "hour_start"),
+}
 
 
 def land_and_run(spark: SparkSession, folder: Path) -> str:
@@ -46,14 +58,32 @@ def land_and_run(spark: SparkSession, folder: Path) -> str:
     return pipeline.settings.target
 
 
-def comparable(table: DataFrame, folder: Path) -> DataFrame:
-    """``table`` without run-specific columns, its file paths relative to the run's ``folder``."""
-    table = table.drop(*RUN_SPECIFIC_COLUMNS)
+def comparable(name: str, table: DataFrame, folder: Path) -> DataFrame:
+    """Table ``name`` without run-specific columns, its file paths relative to the run's ``folder``."""
+    table = table.drop(*RUN_SPECIFIC_COLUMNS, *EITHER_COPY_COLUMNS.get(name, ()))
     for name, data_type in table.dtypes:
         if data_type == "string":
             # Paths appear as file:/… (source_file) and inside rescued-data JSON.
             table = table.withColumn(name, F.replace(F.col(name), F.lit(f"file:{folder}/"), F.lit("")))
     return table
+
+
+def differences(name: str, left: DataFrame, right: DataFrame) -> DataFrame:
+    """Rows of table ``name`` not in both, order aside; aggregates compared within rounding."""
+    keys = AGGREGATE_KEYS.get(name)
+    if keys is None:
+        return left.exceptAll(right).unionAll(right.exceptAll(left))
+    # One row per key on each side: a row missing on one side has nulls there, and differs.
+    joined = left.alias("left").join(right.alias("right"), list(keys), "full_outer")
+    mismatches = [
+        (F.abs(F.col(f"left.{column}") - F.col(f"right.{column}")) > ROUNDING_TOLERANCE)
+        | (F.col(f"left.{column}").isNull() != F.col(f"right.{column}").isNull())
+        if data_type == "double"
+        else ~F.col(f"left.{column}").eqNullSafe(F.col(f"right.{column}"))
+        for column, data_type in left.dtypes
+        if column not in keys
+    ]
+    return joined.where(functools.reduce(operator.or_, mismatches))
 
 
 def processes_using(folder: Path) -> list[str]:

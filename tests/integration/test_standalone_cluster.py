@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from scale_out_support import comparable, land_and_run, processes_using
+from scale_out_support import comparable, differences, land_and_run, processes_using
 from support import run_cli
 
 from smart_factory.lakehouse import StoragePaths
@@ -45,24 +45,21 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandaloneClus
     assert processes_using(running.folder) == []
 
 
-def run_on_cluster(cluster: StandaloneCluster, storage_root: Path, *arguments: str, **env: str) -> subprocess.CompletedProcess:
-    """``tests/scale_out_support.py`` (or the CLI with ``arguments``) in a child driving ``cluster``."""
-    command = [str(TESTS / "scale_out_support.py"), *arguments] if arguments[0] != "cli" else ["-c", (
-        f"import sys; from smart_factory.cli import main; sys.exit(main({list(arguments[1:])!r}))"
-    )]  # fmt: skip
-    return subprocess.run(
-        [sys.executable, *command],
-        capture_output=True, text=True, timeout=400, check=False,
-        env={**os.environ, "SMART_FACTORY_SPARK_MASTER": cluster.master_url,
-             "SMART_FACTORY_STORAGE_ROOT": str(storage_root), **env},
-    )  # fmt: skip
+def driving(cluster: StandaloneCluster, storage_root: Path, **settings: str) -> dict[str, str]:
+    """Environment settings for a child process whose sessions run on ``cluster``."""
+    return {"SMART_FACTORY_SPARK_MASTER": cluster.master_url, "SMART_FACTORY_STORAGE_ROOT": str(storage_root),
+            **settings}  # fmt: skip
 
 
 def test_the_pipeline_on_a_standalone_cluster_equals_local_mode(spark, cluster, tmp_path: Path) -> None:
     assert cluster.status()["aliveworkers"] == 2
     cluster_root, cluster_run, local_run = tmp_path / "cluster-root", tmp_path / "cluster-run", tmp_path / "local-run"
     result_file = tmp_path / "cluster-result.json"
-    child = run_on_cluster(cluster, cluster_root, str(cluster_run), str(result_file))
+    child = subprocess.run(
+        [sys.executable, str(TESTS / "scale_out_support.py"), str(cluster_run), str(result_file)],
+        capture_output=True, text=True, timeout=600, check=False,
+        env={**os.environ, **driving(cluster, cluster_root)},
+    )  # fmt: skip
     assert child.returncode == 0, child.stdout + child.stderr[-3000:]
     result = json.loads(result_file.read_text())
     assert result["master"] == cluster.master_url
@@ -78,21 +75,26 @@ def test_the_pipeline_on_a_standalone_cluster_equals_local_mode(spark, cluster, 
 
     local_target = land_and_run(spark, local_run)
     # The same bytes landed on both sides, so any difference below is the engine's.
-    landed = {path.relative_to(local_run): path.read_bytes() for path in local_run.rglob("*.json*") if path.is_file()}
-    assert landed == {
-        path.relative_to(cluster_run): path.read_bytes() for path in cluster_run.rglob("*.json*") if path.is_file()
-    }
+    assert landed_files(local_run) == landed_files(cluster_run)
 
     cluster_tables = StoragePaths(cluster_root)
     for table in PIPELINE_TABLES:
-        on_cluster = comparable(
-            spark.read.format("delta").load(str(cluster_tables.table(f"{result['target']}.{table}"))), cluster_run
-        )
-        local = comparable(spark.table(f"{local_target}.{table}"), local_run)
+        cluster_table = str(cluster_tables.table(f"{result['target']}.{table}"))
+        on_cluster = comparable(table, spark.read.format("delta").load(cluster_table), cluster_run)
+        local = comparable(table, spark.table(f"{local_target}.{table}"), local_run)
         assert on_cluster.columns == local.columns, table
         assert on_cluster.count() == local.count() > 0, table
-        assert on_cluster.exceptAll(local).isEmpty(), f"{table}: rows only the cluster wrote"
-        assert local.exceptAll(on_cluster).isEmpty(), f"{table}: rows only local mode wrote"
+        different = differences(table, on_cluster, local)
+        assert different.isEmpty(), f"{table} differs:\n{different.limit(5).toPandas().to_string()}"
+
+
+def landed_files(run_folder: Path) -> dict[Path, bytes]:
+    return {
+        path.relative_to(run_folder): path.read_bytes()
+        for folder in ("landing", "registry")
+        for path in (run_folder / folder).rglob("*")
+        if path.is_file()
+    }
 
 
 def test_a_cluster_that_grants_no_executor_fails_in_bounded_time(cluster, tmp_path: Path) -> None:
@@ -100,9 +102,9 @@ def test_a_cluster_that_grants_no_executor_fails_in_bounded_time(cluster, tmp_pa
     conf_file = tmp_path / "too-big.conf"
     conf_file.write_text("spark.executor.memory 4g\n")
     started = time.monotonic()
-    result = run_on_cluster(
-        cluster, tmp_path / "root", "cli", "sql", "SELECT 1",
-        SMART_FACTORY_SPARK_CONF=str(conf_file), SMART_FACTORY_EXECUTOR_TIMEOUT="8",
+    result = run_cli(
+        "sql", "SELECT 1",
+        env=driving(cluster, tmp_path, SMART_FACTORY_SPARK_CONF=str(conf_file), SMART_FACTORY_EXECUTOR_TIMEOUT="8"),
     )  # fmt: skip
     assert result.returncode == 2, result.stdout + result.stderr
     message = result.stderr.strip()
