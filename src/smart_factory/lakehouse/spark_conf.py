@@ -76,8 +76,8 @@ def merge_conf(base: Mapping[str, str], *overrides: Mapping[str, str]) -> dict[s
     for layer in overrides:
         for key, value in layer.items():
             separator = APPENDED_SETTINGS.get(key)
-            if separator and merged.get(key) and value:
-                merged[key] = f"{merged[key]}{separator}{value}"
+            if separator and merged.get(key):
+                merged[key] = separator.join(part for part in (merged[key], value) if part)
             else:
                 merged[key] = value
     return merged
