@@ -132,7 +132,7 @@ def test_a_site_conf_file_overrides_defaults_and_adds_to_the_delta_jars(tmp_path
         "# a site's cluster settings\n"
         "spark.executor.memory   4g\n"
         "spark.sql.shuffle.partitions=64\n"
-        "spark.jars.packages org.apache.hadoop:hadoop-aws:3.4.1\n"
+        "spark.jars.packages org.apache.hadoop:hadoop-aws:3.5.0\n"
         "spark.jars /opt/site/monitoring.jar\n"
         "spark.executor.extraJavaOptions -XX:+UseG1GC\n"
     )
@@ -142,7 +142,7 @@ def test_a_site_conf_file_overrides_defaults_and_adds_to_the_delta_jars(tmp_path
     assert settings["spark.executor.memory"] == "8g"  # the caller's conf wins over the file
     assert settings["spark.sql.shuffle.partitions"] == "64"  # the file wins over the laptop defaults
     assert settings["spark.jars"].split(",") == [*map(str, DELTA_JARS), "/opt/site/monitoring.jar"]
-    assert settings["spark.jars.packages"] == "org.apache.hadoop:hadoop-aws:3.4.1,com.example:extra:1.0"
+    assert settings["spark.jars.packages"] == "org.apache.hadoop:hadoop-aws:3.5.0,com.example:extra:1.0"
     assert settings["spark.executor.extraJavaOptions"].endswith("-Duser.timezone=UTC -XX:+UseG1GC")
 
 

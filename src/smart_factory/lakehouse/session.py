@@ -69,6 +69,7 @@ def get_spark(
     ``master`` defaults to ``$SMART_FACTORY_SPARK_MASTER`` or ``local[*]``; ``storage_root``
     to ``$SMART_FACTORY_STORAGE_ROOT`` or the checkout's ``data/``. Tables under the root
     are registered by name (``smart_factory.<table>``) and ``/Volumes/…`` paths map into it.
+    A cluster master must answer and grant an executor in time (see docs/scale-out.md).
 
     >>> spark = get_spark()                      # doctest: +SKIP
     >>> spark.table("smart_factory.silver_readings").count()  # doctest: +SKIP
