@@ -54,19 +54,19 @@ def driving(cluster: StandaloneCluster, storage_root: Path, **settings: str) -> 
 def test_the_pipeline_on_a_standalone_cluster_equals_local_mode(spark, cluster, tmp_path: Path) -> None:
     assert cluster.status()["aliveworkers"] == 2
     cluster_root, cluster_run, local_run = tmp_path / "cluster-root", tmp_path / "cluster-run", tmp_path / "local-run"
-    result_file = tmp_path / "cluster-result.json"
-    child = subprocess.Popen(
-        [sys.executable, str(TESTS / "scale_out_support.py"), str(cluster_run), str(result_file)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, **driving(cluster, cluster_root)},
-    )  # fmt: skip
+    result_file, child_output = tmp_path / "cluster-result.json", tmp_path / "cluster-child.log"
+    with open(child_output, "w") as output:  # a file, not a pipe nobody reads while local mode runs
+        child = subprocess.Popen(
+            [sys.executable, str(TESTS / "scale_out_support.py"), str(cluster_run), str(result_file)],
+            stdout=output, stderr=subprocess.STDOUT, env={**os.environ, **driving(cluster, cluster_root)},
+        )
     try:
         # Meanwhile, the same scenario in local mode here: most of either run is waiting.
         local_target = land_and_run(spark, local_run)
-        stdout, stderr = child.communicate(timeout=600)
+        child.wait(timeout=600)
     finally:
         child.kill()
-    assert child.returncode == 0, stdout + stderr[-3000:]
+    assert child.returncode == 0, child_output.read_text()[-3000:]
     result = json.loads(result_file.read_text())
     assert result["master"] == cluster.master_url
 
