@@ -27,6 +27,18 @@ class StorageNotWritable(EnvironmentProblem):
     pass
 
 
+class UnsupportedStorageRoot(EnvironmentProblem):
+    """The storage root is not a folder path (an ``s3a://`` URL, say); the message says what to do."""
+
+
+class InvalidSparkSetting(EnvironmentProblem):
+    """A Spark setting (master URL, executor timeout, conf file) is malformed; the message names it."""
+
+
+class ClusterUnavailable(EnvironmentProblem):
+    """A cluster master does not answer, or grants the application no executors in time."""
+
+
 class SimulatorConfigError(SmartFactoryError):
     """A simulator parameter is out of range or inconsistent; the message names it."""
 

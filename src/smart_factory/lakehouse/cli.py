@@ -1,8 +1,10 @@
-"""``smart-factory doctor`` and ``smart-factory sql``: check the set-up, query the lakehouse."""
+"""``smart-factory doctor``, ``sql`` and ``cluster start``: check the set-up, query the lakehouse,
+run a Spark standalone cluster on this machine."""
 
 from __future__ import annotations
 
 import argparse
+import signal
 import time
 from importlib import metadata
 from pathlib import Path
@@ -43,6 +45,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     sql.add_argument("--limit", type=int, default=50, help="rows to show (default 50)")
     sql.set_defaults(handler=run_sql)
 
+    cluster = commands.add_parser("cluster", help="run a Spark standalone cluster on this machine")
+    actions = cluster.add_subparsers(dest="cluster_command", required=True, metavar="ACTION")
+    start = actions.add_parser(
+        "start", help="start a master and workers on 127.0.0.1, print the master URL; Ctrl+C stops them"
+    )
+    start.add_argument("--storage-root", help="its logs go under <root>/logs/ (default: as for every command)")
+    start.add_argument("--workers", type=int, default=2, help="workers to start (2)")
+    start.add_argument("--cores", type=int, default=1, help="cores each worker offers (1)")
+    start.add_argument("--memory", default="1g", help="memory each worker offers (1g)")
+    start.set_defaults(handler=run_cluster_start)
+
 
 def run_doctor(args: argparse.Namespace) -> int:
     from smart_factory.lakehouse.session import get_spark
@@ -75,3 +88,28 @@ def run_sql(args: argparse.Namespace) -> int:
     spark = get_spark(master=args.master, storage_root=args.storage_root)
     spark.sql(args.statement).show(args.limit, truncate=False)
     return 0
+
+
+def run_cluster_start(args: argparse.Namespace) -> int:
+    from smart_factory.lakehouse.standalone import start_cluster
+
+    # The daemons run in their own process groups, so Ctrl+C reaches only this process:
+    # it (or a plain `kill`) must end in cluster.stop(), never leave the daemons behind.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    cluster = start_cluster(
+        args.storage_root, workers=args.workers, cores_per_worker=args.cores, memory_per_worker=args.memory
+    )
+    try:
+        print(f"Master   {cluster.master_url}   (web UI {cluster.web_ui_url})")
+        print(f"Workers  {args.workers} x {args.cores} core, {args.memory}; logs in {cluster.folder}")
+        print(f"Use it:  export SMART_FACTORY_SPARK_MASTER={cluster.master_url}")
+        print("Ctrl+C stops the cluster.", flush=True)
+        while all(process.poll() is None for process in cluster.processes):
+            time.sleep(1)
+        print(f"A Spark daemon exited; see {cluster.folder}. Stopping the cluster.")
+        return 1
+    except KeyboardInterrupt:
+        print("Stopping the cluster.", flush=True)
+        return 0
+    finally:
+        cluster.stop()

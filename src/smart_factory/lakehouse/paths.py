@@ -12,8 +12,11 @@ The storage root holds the whole lakehouse, so a test or a second workshop can p
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from smart_factory.errors import UnsupportedStorageRoot
 
 STORAGE_ROOT_ENV = "SMART_FACTORY_STORAGE_ROOT"
 SCHEMA = "smart_factory"
@@ -48,8 +51,8 @@ class StoragePaths:
     @classmethod
     def from_env(cls, root: str | os.PathLike[str] | None = None) -> StoragePaths:
         """Paths for ``root``, else ``$SMART_FACTORY_STORAGE_ROOT``, else the checkout's ``data/``."""
-        chosen = root or os.environ.get(STORAGE_ROOT_ENV) or _default_storage_root()
-        return cls(Path(chosen).expanduser().resolve())
+        chosen = os.fspath(root or os.environ.get(STORAGE_ROOT_ENV) or _default_storage_root())
+        return cls(Path(_local_folder(chosen)).expanduser().resolve())
 
     @property
     def volumes(self) -> Path:
@@ -96,6 +99,21 @@ class StoragePaths:
     @property
     def device_registry_landing(self) -> Path:
         return Path(self.resolve(DEVICE_REGISTRY_LANDING))
+
+
+def _local_folder(root: str) -> str:
+    """``root`` as a folder path; a URL other than ``file:`` is refused, not read as a folder name."""
+    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]+):/", root)  # two letters or more: C:/ is a drive
+    if scheme is None:
+        return root
+    if scheme.group(1) == "file":
+        return root.removeprefix("file://") if root.startswith("file:///") else root.removeprefix("file:")
+    raise UnsupportedStorageRoot(
+        f"The storage root {root} is a URL, but it must be a folder (local, or a shared mount such as "
+        f"NFS that the driver and every worker see): the landing zone, checkpoints and logs under it are "
+        f"written as plain files. Set {STORAGE_ROOT_ENV} (or --storage-root) to a folder; to keep data in "
+        "object storage, see docs/scale-out.md (hadoop-aws jars and credentials in SMART_FACTORY_SPARK_CONF)."
+    )
 
 
 def is_volume_path(path: str) -> bool:

@@ -23,11 +23,17 @@ from smart_factory.errors import EnvironmentProblem, SmartFactoryError, StorageN
 from smart_factory.lakehouse.catalog import ensure_schema, register_tables
 from smart_factory.lakehouse.delta_jars import delta_jars
 from smart_factory.lakehouse.java import check_java
+from smart_factory.lakehouse.masters import (
+    Master,
+    check_reachable,
+    chosen_master,
+    executor_timeout,
+    wait_for_executors,
+)
 from smart_factory.lakehouse.paths import SCHEMA, STORAGE_ROOT_ENV, StoragePaths
+from smart_factory.lakehouse.spark_conf import merge_conf, site_conf
 from smart_factory.lakehouse.volumes import install_volume_paths
 
-MASTER_ENV = "SMART_FACTORY_SPARK_MASTER"
-DEFAULT_MASTER = "local[*]"
 _STORAGE_ROOT_CONF = "spark.smart_factory.storageRoot"
 
 # Defaults for a 2-core, few-GB laptop; any of them can be overridden through `conf`.
@@ -65,6 +71,7 @@ def get_spark(
     ``master`` defaults to ``$SMART_FACTORY_SPARK_MASTER`` or ``local[*]``; ``storage_root``
     to ``$SMART_FACTORY_STORAGE_ROOT`` or the checkout's ``data/``. Tables under the root
     are registered by name (``smart_factory.<table>``) and ``/Volumes/…`` paths map into it.
+    A cluster master must answer and grant an executor in time (see docs/scale-out.md).
 
     >>> spark = get_spark()                      # doctest: +SKIP
     >>> spark.table("smart_factory.silver_readings").count()  # doctest: +SKIP
@@ -73,14 +80,16 @@ def get_spark(
     running = SparkSession.getActiveSession()
     if running is not None:
         return _reuse(running, storage)
+    spark_master, master_source = chosen_master(master)
+    timeout = executor_timeout()
+    check_reachable(spark_master, master_source, timeout)
     _ensure_writable(storage)
     check_java()
     jars = delta_jars()
-    chosen_master = master or os.environ.get(MASTER_ENV) or DEFAULT_MASTER
-    builder = SparkSession.builder.master(chosen_master).appName(app_name)
+    builder = SparkSession.builder.master(spark_master.url).appName(app_name)
     for key, value in _session_conf(storage, jars, dict(conf or {})).items():
         builder = builder.config(key, value)
-    _prepare_process_environment(chosen_master)
+    _prepare_process_environment(spark_master)
     driver_log = storage.logs / f"spark-driver-{os.getpid()}.log"
     try:
         with _jvm_output_to(driver_log):
@@ -89,6 +98,11 @@ def get_spark(
         raise EnvironmentProblem(
             f"Spark could not start ({_last_lines(driver_log) or error}). The JVM's full output is in {driver_log}."
         ) from None
+    try:
+        wait_for_executors(spark, spark_master, master_source, timeout)
+    except EnvironmentProblem:
+        spark.stop()
+        raise
     _attach(spark, storage)
     return spark
 
@@ -142,7 +156,7 @@ def _attach(spark: SparkSession, storage: StoragePaths) -> None:
     spark.catalog.setCurrentDatabase(SCHEMA)
 
 
-def _session_conf(storage: StoragePaths, jars: list[Path], overrides: dict[str, str]) -> dict[str, str]:
+def _session_conf(storage: StoragePaths, jars: list[Path], overrides: Mapping[str, str]) -> dict[str, str]:
     log4j_config = resources.files("smart_factory.lakehouse") / "log4j2.properties"
     java_options = f"-Dlog4j2.configurationFile=file:{log4j_config} -Duser.timezone=UTC"
     settings = {
@@ -153,20 +167,18 @@ def _session_conf(storage: StoragePaths, jars: list[Path], overrides: dict[str, 
         "spark.executor.extraJavaOptions": java_options,
         _STORAGE_ROOT_CONF: str(storage.root),
     }
-    for key in ("spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions"):
-        if key in overrides:
-            overrides[key] = f"{settings[key]} {overrides[key]}"
-    return {**settings, **overrides}
+    # A site's conf file, then the caller's: list-valued settings (jars, JVM options) add up.
+    return merge_conf(settings, site_conf(), overrides)
 
 
-def _prepare_process_environment(master: str) -> None:
+def _prepare_process_environment(master: Master) -> None:
     # Workers must run this interpreter (the venv's), not whatever `python3` is on PATH.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     # glibc gives each thread that allocates its own malloc arena (up to 8 per core); the
     # JVM's many threads turn that into tens of MB of resident memory nobody uses.
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")
-    if master.startswith("local"):
+    if master.is_on_this_machine:
         # Avoids the "hostname resolves to a loopback address" warning and any DNS wait.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
