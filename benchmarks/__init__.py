@@ -16,6 +16,8 @@ import importlib
 import operator
 import pkgutil
 import re
+import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -117,5 +119,8 @@ def run_all(quick: bool) -> Iterator[Measurement]:
         if module is not None and function.__module__ != module:
             stop_spark()
         module = function.__module__
+        began = time.perf_counter()
         result = function(quick)
+        # stderr, so stdout stays one JSON object per line: where a slow run spent its time.
+        print(f"{function.__name__} took {time.perf_counter() - began:.0f} s", file=sys.stderr, flush=True)
         yield from [result] if isinstance(result, Measurement) else result

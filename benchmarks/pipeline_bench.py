@@ -12,7 +12,7 @@ triggers, checkpoints, Delta sinks) and batch Spark for the materialized views.
   the schema ``cloudFiles`` inferred for these files, and the plain side reads with that
   schema (cold inference is ``backfill_bronze_cold_ratio`` in the ingestion benchmark).
 - ``warm_update_seconds`` (goal <= 5): after the backfill, in the same session, an update that
-  finds 5 new files of 1,000 readings; median of 5 updates (3 when quick). ``details`` holds
+  finds 5 new files of 1,000 readings; median of 5 updates (one when quick). ``details`` holds
   the median seconds of each flow (``UpdateResult.flows``), so one can see where time goes.
 - ``warm_update_baseline_seconds``: the same increments through the plain pipeline, run
   alternately with the runtime's. Plain Spark has no materialized views, so it recomputes
@@ -79,7 +79,7 @@ class Sizes:
 
 
 FULL = Sizes(readings=1_000_000, files=10, rounds=3, warm_updates=5)
-QUICK = Sizes(readings=20_000, files=2, rounds=1, warm_updates=3)
+QUICK = Sizes(readings=20_000, files=2, rounds=1, warm_updates=1)
 WARM_UP = Sizes(readings=1_000, files=2, rounds=1, warm_updates=1, readings_per_new_file=100)
 
 
