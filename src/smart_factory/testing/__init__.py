@@ -7,6 +7,8 @@
   :class:`Fault`, check it died by SIGKILL where asked, or stop it there and kill it later.
 - :mod:`~smart_factory.testing.ingestion_child`: one landing-to-bronze ingestion, runnable
   as that child (``python -m smart_factory.testing.ingestion_child``) and in-process.
+- :mod:`~smart_factory.testing.pipeline_child`: one pipeline update, the same way
+  (``python -m smart_factory.testing.pipeline_child``).
 
 This package imports neither Spark nor the runtime, so the runtime can import its hooks.
 """
