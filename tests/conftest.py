@@ -21,6 +21,14 @@ from stage_timings import pytest_runtest_logreport, pytest_terminal_summary  # n
 from smart_factory.lakehouse import StoragePaths, get_spark  # noqa: E402
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    chaos = parser.getgroup("chaos", "the crash-anywhere test (tests/integration/test_pipeline_chaos.py)")
+    chaos.addoption("--chaos-rounds", type=int, default=3, metavar="N",
+                    help="updates killed by the chaos test (default 3: the everyday run)")  # fmt: skip
+    chaos.addoption("--chaos-seed", type=int, default=None, metavar="SEED",
+                    help="replay the chaos test's draw printed by a failed run (default: a new seed)")  # fmt: skip
+
+
 @pytest.fixture(scope="session")
 def storage() -> StoragePaths:
     return StoragePaths(_TEST_STORAGE_ROOT)

@@ -20,6 +20,7 @@ from smart_factory.testing.faults import (
     FaultNotTriggered,
     RunningChild,
     crash_child,
+    expect_crash,
     run_child,
     start_child,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "FaultPoint",
     "RunningChild",
     "crash_child",
+    "expect_crash",
     "run_child",
     "start_child",
 ]

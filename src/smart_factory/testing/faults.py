@@ -95,6 +95,11 @@ class ChildResult:
         return self.returncode == -signal.SIGKILL
 
     @property
+    def missed_window(self) -> bool:
+        """It ran to a clean end because the write its fault window watched committed too fast to catch."""
+        return self.returncode == 0 and bool(self.report) and self.report.get("fired") is False
+
+    @property
     def output(self) -> dict | None:
         """The JSON object the child printed last on stdout, if it printed one."""
         for line in reversed(self.stdout.splitlines()):
@@ -250,6 +255,11 @@ def crash_child(
     so a test never mistakes a run that did not crash for one that recovered.
     """
     result = run_child(command, fault, env, timeout=timeout, short_lived_jvm=short_lived_jvm)
+    return expect_crash(result, fault)
+
+
+def expect_crash(result: ChildResult, fault: Fault) -> ChildResult:
+    """``result`` if its child died by SIGKILL at ``fault``; :class:`FaultNotTriggered` otherwise."""
     report = result.report or {}
     expected_batch = fault.batch_id if fault.batch_id is not None else report.get("batch_id")
     if not (
