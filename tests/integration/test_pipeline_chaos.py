@@ -15,6 +15,7 @@ as FAILED. The seed is printed (shown with the failure, or at once with ``-s``);
 from __future__ import annotations
 
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -105,11 +106,14 @@ def test_updates_killed_anywhere_then_a_clean_update_reconcile_exactly(
     landing.land(files=2)
     first = job.run(spark)
     assert first.state == "COMPLETED", first.error
+    print(f"  update 1 (clean, in this process): {first.seconds:.0f} s")
 
     killed_processes: list[int] = []
     for draw in draws:
         landing.land(draw.files)
+        started = time.perf_counter()
         outcome = run_child(job.command(), draw.fault)
+        seconds = time.perf_counter() - started
         if outcome.missed_window:  # the write committed before the watcher saw it: a clean update
             print(f"  round {draw.round}: the {draw.point} window was missed; the update completed")
             assert outcome.output["state"] == "COMPLETED", outcome.describe()
@@ -118,11 +122,12 @@ def test_updates_killed_anywhere_then_a_clean_update_reconcile_exactly(
         killed_processes.append(outcome.report["pid"])
         # The killed update's marker is what lets the next update record it as FAILED.
         assert outcome.report["pid"] in [update.process_id for update in unfinished.left_behind()]
-        print(f"  round {draw.round}: killed, {_what_was_left(outcome)}")
+        print(f"  round {draw.round}: killed after {seconds:.0f} s, {_what_was_left(outcome)}")
 
     landing.land(files=1)
     final = job.run(spark)
     assert final.state == "COMPLETED", f"seed {seed}: {final.error}"
+    print(f"  update {len(draws) + 2} (clean, in this process): {final.seconds:.0f} s")
 
     tables = {name: pipeline.layout.table_path(final.graph.datasets[name]) for name in STREAMING_TABLES}
     assert_every_record_once_in_bronze(spark, pipeline, landing, tables)

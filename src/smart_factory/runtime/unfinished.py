@@ -46,7 +46,7 @@ class UnfinishedUpdates:
         self.folder = pipeline_dir / MARKERS_FOLDER
 
     def start(self, update_id: str) -> None:
-        marker = UnfinishedUpdate(update_id, os.getpid(), datetime.now(UTC).isoformat(timespec="seconds"))
+        marker = UnfinishedUpdate(update_id, os.getpid(), datetime.now(UTC).isoformat())
         self.folder.mkdir(parents=True, exist_ok=True)
         temporary = self.folder / f".{update_id}.tmp"
         temporary.write_text(json.dumps(asdict(marker)))
