@@ -29,6 +29,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="replay the chaos test's draw printed by a failed run (default: a new seed)")  # fmt: skip
 
 
+# The chaos test's time grows with its rounds: each kills a child update (a JVM start and an
+# update, a minute or two on a busy 2-core machine), so its timeout grows with them.
+_CHAOS_SECONDS, _CHAOS_SECONDS_PER_ROUND = 600, 180
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rounds = config.getoption("--chaos-rounds", default=3)
+    for item in items:
+        if "chaos" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.timeout(_CHAOS_SECONDS + rounds * _CHAOS_SECONDS_PER_ROUND))
+
+
 @pytest.fixture(scope="session")
 def storage() -> StoragePaths:
     return StoragePaths(_TEST_STORAGE_ROOT)
