@@ -203,13 +203,17 @@ def append_idempotently(
     """A foreachBatch writer appending each micro-batch once, whatever crashes in between.
 
     A batch Delta already holds (a replay after a crash between the Delta commit and the
-    checkpoint commit) is skipped before it is even planned, so ``prepare`` (expectations,
-    say) only ever sees batches that are written.
+    checkpoint commit) is run without writing anything and without ``prepare``, so
+    ``prepare`` (expectations, say) only ever sees batches that are written.
     """
 
     def write(batch: DataFrame, batch_id: int, app_id: str) -> None:
         last = committed_txn_version(batch.sparkSession, table_path, app_id)
         if last is not None and batch_id <= last:
+            # Still run the batch, writing nothing: a stateful stream (silver's dropDuplicates)
+            # must commit its state stores for it again, or Spark fails the query
+            # (STATE_STORE_COMMIT_VALIDATION_FAILED). The replay repeats the killed run's work.
+            batch.write.format("noop").mode("overwrite").save()
             return
         fault_point("before_write", batch_id=batch_id, dataset=dataset)
         writer = (
