@@ -21,6 +21,26 @@ from stage_timings import pytest_runtest_logreport, pytest_terminal_summary  # n
 from smart_factory.lakehouse import StoragePaths, get_spark  # noqa: E402
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    chaos = parser.getgroup("chaos", "the crash-anywhere test (tests/integration/test_pipeline_chaos.py)")
+    chaos.addoption("--chaos-rounds", type=int, default=3, metavar="N",
+                    help="updates killed by the chaos test (default 3: the everyday run)")  # fmt: skip
+    chaos.addoption("--chaos-seed", type=int, default=None, metavar="SEED",
+                    help="replay the chaos test's draw printed by a failed run (default: a new seed)")  # fmt: skip
+
+
+# The chaos test's time grows with its rounds: each kills a child update (a JVM start and an
+# update, a minute or two on a busy 2-core machine), so its timeout grows with them.
+_CHAOS_SECONDS, _CHAOS_SECONDS_PER_ROUND = 600, 180
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rounds = config.getoption("--chaos-rounds", default=3)
+    for item in items:
+        if "chaos" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.timeout(_CHAOS_SECONDS + rounds * _CHAOS_SECONDS_PER_ROUND))
+
+
 @pytest.fixture(scope="session")
 def storage() -> StoragePaths:
     return StoragePaths(_TEST_STORAGE_ROOT)

@@ -10,7 +10,10 @@ import pytest
 from pipeline_support import make_pipeline
 from support import run_python
 
+from smart_factory.runtime.executor import UpdateExecutor
 from smart_factory.runtime.ingestion import ConcurrentRunError
+from smart_factory.runtime.unfinished import UnfinishedUpdates
+from smart_factory.testing.fault_points import FaultRaised
 
 PIPELINE = """
 import dlt
@@ -157,3 +160,73 @@ def test_a_second_update_of_the_same_pipeline_is_refused(spark, pipeline) -> Non
         with pytest.raises(ConcurrentRunError, match=f"pipeline {pipeline.settings.name} is already being updated"):
             pipeline.run()
         assert time.perf_counter() - started < 5
+
+
+def final_states(spark, pipeline) -> dict[str, list[str]]:
+    """``{update id: [final states]}`` from the event log (one each when nothing went missing)."""
+    rows = spark.sql(
+        f"SELECT origin.update_id AS update_id, details:update_progress.state::string AS state "
+        f"FROM {pipeline.settings.target}.event_log WHERE event_type = 'update_progress' "
+        "AND details:update_progress.state::string IN ('COMPLETED', 'FAILED', 'CANCELED')"
+    ).collect()
+    states: dict[str, list[str]] = {}
+    for row in rows:
+        states.setdefault(row.update_id, []).append(row.state)
+    return states
+
+
+def test_an_update_that_died_before_its_final_write_is_recorded_failed_by_the_next(
+    spark, pipeline, monkeypatch
+) -> None:
+    pipeline, _ = pipeline
+    # "raise" stands in for a kill here: nothing on the way out writes the final events.
+    monkeypatch.setenv("SMART_FACTORY_FAULT_POINT", "before_event_log_write")
+    monkeypatch.setenv("SMART_FACTORY_FAULT_ACTION", "raise")
+    with pytest.raises(FaultRaised):
+        pipeline.run()
+    monkeypatch.delenv("SMART_FACTORY_FAULT_POINT")
+    unfinished = UnfinishedUpdates(pipeline.layout.pipeline_dir)
+    (died,) = unfinished.left_behind()
+
+    after = pipeline.run()
+
+    assert after.state == "COMPLETED", after.error
+    assert final_states(spark, pipeline) == {died.update_id: ["FAILED"], after.update_id: ["COMPLETED"]}
+    message = spark.sql(
+        f"SELECT message FROM {pipeline.settings.target}.event_log WHERE origin.update_id = '{died.update_id}' "
+        "AND details:update_progress.state::string = 'FAILED'"
+    ).first().message
+    assert "ended without finishing" in message and f"pid {died.process_id}" in message
+    assert unfinished.left_behind() == []
+
+
+def test_an_update_whose_final_state_was_written_is_not_failed_again(spark, pipeline) -> None:
+    pipeline, _ = pipeline
+    first = pipeline.run()
+    unfinished = UnfinishedUpdates(pipeline.layout.pipeline_dir)
+    unfinished.start(first.update_id)  # as if killed between its final write and removing its marker
+
+    second = pipeline.run()
+
+    assert final_states(spark, pipeline) == {first.update_id: ["COMPLETED"], second.update_id: ["COMPLETED"]}
+    assert unfinished.left_behind() == []
+
+
+def test_an_unexpected_error_fails_the_update_at_once(spark, pipeline, monkeypatch) -> None:
+    pipeline, _ = pipeline
+
+    def broken_run(self):
+        raise RuntimeError("disk on fire\nstack trace…")
+
+    monkeypatch.setattr(UpdateExecutor, "run", broken_run)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        pipeline.run()
+
+    ((update_id, states),) = final_states(spark, pipeline).items()
+    assert states == ["FAILED"]
+    error = spark.sql(
+        f"SELECT error FROM {pipeline.settings.target}.event_log WHERE origin.update_id = '{update_id}' "
+        "AND details:update_progress.state::string = 'FAILED'"
+    ).first().error
+    assert "RuntimeError: disk on fire" in error
+    assert UnfinishedUpdates(pipeline.layout.pipeline_dir).left_behind() == []

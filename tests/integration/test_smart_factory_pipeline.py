@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline_support import smart_factory_pipeline
+from pipeline_support import assert_gold_equals_recomputation, smart_factory_pipeline
 
 from smart_factory.simulator import DeviceRegistry, Scenario, SensorSimulator
 
@@ -144,17 +144,3 @@ def test_a_view_whose_files_did_not_change_is_not_refreshed(spark, tmp_path: Pat
     third = pipeline.run()
     assert techniques_of(spark, target, third.update_id)["device_registry"] == "MAINTENANCE_TYPE_COMPLETE_RECOMPUTE"
     assert spark.table(f"{target}.device_registry").count() == 13
-
-
-def assert_gold_equals_recomputation(spark, target: str) -> None:
-    """gold_device_hourly, however it was refreshed, equals the same aggregates computed afresh."""
-    recomputed = spark.sql(f"""
-        SELECT window.start AS hour_start, window.end AS hour_end, device_id,
-               round(avg(temperature_celsius), 2) AS avg_temperature_celsius,
-               max(temperature_celsius) AS max_temperature_celsius,
-               round(avg(vibration_hz), 2) AS avg_vibration_hz, count(*) AS readings
-        FROM {target}.silver_readings GROUP BY window(event_time, '1 hour'), device_id""")
-    gold = spark.table(f"{target}.gold_device_hourly")
-    assert gold.count() == recomputed.count()
-    assert gold.exceptAll(recomputed).count() == 0
-    assert recomputed.exceptAll(gold).count() == 0

@@ -22,8 +22,8 @@ def committed_txn_version(spark: SparkSession, table_path: str, app_id: str) -> 
     """The highest batch id ``app_id`` has committed to the table, or None.
 
     A micro-batch replayed after a crash (its Delta commit done, Spark's checkpoint commit
-    not) must be skipped *before* it is planned: Delta would skip it anyway, but then no job
-    runs and the batch's expectation metrics would never arrive.
+    not) must be recognised *before* its write is planned: Delta would skip the write anyway,
+    but then no job runs and the batch's expectation metrics would never arrive.
     """
     snapshot = latest_snapshot(spark, table_path)
     if snapshot is None:

@@ -7,6 +7,8 @@ Databricks query feeds such a path to ``from_json``, add ``::string`` (the one e
 
 Events are buffered and written in few Delta commits per update; the ``create_update``
 event is written at once, so a crash can never lose the record that an update started.
+An update whose process died before its final write is closed as FAILED by the next one
+(see :mod:`smart_factory.runtime.unfinished`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from pyspark.sql import SparkSession
@@ -30,6 +33,7 @@ _ROW_SCHEMA = (
     "timestamp TIMESTAMP, message STRING, level STRING, maturity_level STRING, error STRING, "
     "details STRING, event_type STRING"
 )
+FINAL_UPDATE_STATES = ("COMPLETED", "FAILED", "CANCELED")
 
 
 @dataclass
@@ -85,3 +89,20 @@ class EventLog:
             rows, self._buffer = self._buffer, []
         frame = self.spark.createDataFrame(rows, _ROW_SCHEMA).withColumn("details", F.parse_json("details"))
         frame.write.format("delta").mode("append").option("mergeSchema", "true").save(self.path)
+
+    def for_update(self, update_id: str) -> EventLog:
+        """A writer for another update of this pipeline: to close one whose process died."""
+        return EventLog(self.spark, self.path, self.pipeline_id, self.pipeline_name, update_id, self.target_schema)
+
+    def updates_with_final_state(self, update_ids: list[str]) -> set[str]:
+        """Those of ``update_ids`` whose final state (COMPLETED, FAILED, CANCELED) is in the log."""
+        if not update_ids or not (Path(self.path) / "_delta_log").is_dir():
+            return set()
+        final = (
+            self.spark.read.format("delta")
+            .load(self.path)
+            .where(F.col("event_type") == "update_progress")
+            .where(F.col("origin.update_id").isin(update_ids))
+            .where(F.expr("details:update_progress.state::string").isin(*FINAL_UPDATE_STATES))
+        )
+        return {row.update_id for row in final.select("origin.update_id").distinct().collect()}

@@ -40,6 +40,8 @@ from smart_factory.runtime.incremental import (
 from smart_factory.runtime.ingestion import append_idempotently, ingest_available
 from smart_factory.runtime.planner import PipelineGraph, PlannedDataset, PlannedFlow
 from smart_factory.runtime.reading import dataset_name, reading_with
+from smart_factory.runtime.spark_errors import error_summary
+from smart_factory.testing.fault_points import fault_point, fault_window
 
 REFRESH_STATE_FILE = "refresh_state.json"
 
@@ -228,7 +230,7 @@ class UpdateExecutor:
             self._apply_table_properties(dataset)
         except Exception as error:  # a flow's failure is recorded, never crashes the update
             failure = expectation_failure_from(error) or (error if isinstance(error, SmartFactoryError) else None)
-            run.error = str(failure) if failure else _first_line(error)
+            run.error = str(failure) if failure else error_summary(error)
             run.seconds = time.perf_counter() - started
             self._set_state(run, "FAILED", level="ERROR", error=run.error)
             return
@@ -266,6 +268,7 @@ class UpdateExecutor:
             prepare=with_expectations,
             # The change feed lets materialized views over this table refresh incrementally.
             configure=lambda writer: _with_layout_options(writer.option(CHANGE_FEED_PROPERTY, "true"), dataset),
+            dataset=dataset.name,
         )
 
         def write_batch(batch: DataFrame, batch_id: int, app_id: str) -> None:
@@ -283,6 +286,7 @@ class UpdateExecutor:
             write_batch=write_batch,
             ledger_path=self.layout.ledger_path,
             run_id=self.events.update_id,
+            dataset=dataset.name,
         )
         return totals
 
@@ -297,7 +301,9 @@ class UpdateExecutor:
             with reading_with(_ExecutionReader(self.spark, self.graph, self.layout, {source.name: frame})):
                 return flow.definition.query()
 
-        plan = refresh_groups(self.spark, query_over, source_path, self.layout.table_path(dataset), state_file)
+        plan = refresh_groups(
+            self.spark, query_over, source_path, self.layout.table_path(dataset), state_file, dataset=dataset.name
+        )
         if plan.technique == COMPLETE_RECOMPUTE:
             version = delta_version(self.spark, source_path)
             pinned = self.spark.read.format("delta")
@@ -359,9 +365,13 @@ class UpdateExecutor:
         return source if source.kind == "streaming_table" else None
 
     def _recompute(self, dataset: PlannedDataset, frame: DataFrame) -> QualityMetrics:
+        """Replace the view's data; the caller then saves the refresh state that says from what."""
         check = ExpectationCheck(dataset.name, dataset.expectations)
         writer = check.apply(frame).write.format("delta").mode("overwrite").option("overwriteSchema", "true")
-        _with_layout_options(writer, dataset).save(self.layout.table_path(dataset))
+        table_path = self.layout.table_path(dataset)
+        with fault_window("during_merge", table_path=table_path, dataset=dataset.name):
+            _with_layout_options(writer, dataset).save(table_path)
+        fault_point("after_recompute", dataset=dataset.name)
         return check.metrics()
 
     def _set_state(self, run: FlowRun, state: FlowState, *, level: str = "INFO", error: str | None = None,
@@ -403,8 +413,3 @@ def _with_layout_options(writer: Any, dataset: PlannedDataset) -> Any:
 
 def _sql_string(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return f"{type(error).__name__}: {text.splitlines()[0] if text else ''}"

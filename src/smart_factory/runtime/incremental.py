@@ -34,6 +34,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from smart_factory.runtime.delta_txn import latest_snapshot
+from smart_factory.testing.fault_points import fault_point, fault_window
 
 CHANGE_FEED_PROPERTY = "delta.enableChangeDataFeed"
 COMPLETE_RECOMPUTE = "COMPLETE_RECOMPUTE"
@@ -219,11 +220,13 @@ def refresh_groups(
     source_path: str,
     target_path: str,
     state_file: Path,
+    dataset: str | None = None,
 ) -> IncrementalPlan:
     """MERGE the groups touched since the last refresh, or say why a complete recompute is needed.
 
     ``query_over(source)`` evaluates the view's query with its one input replaced by ``source``.
     On success the state is saved; after a complete recompute call :func:`remember_refresh`.
+    ``dataset`` names the view, for fault points restricted to one dataset.
     """
     now = delta_version(spark, source_path)
     state = RefreshState.load(state_file)
@@ -254,15 +257,19 @@ def refresh_groups(
     touched = query_over(changes.drop(*_CHANGE_COLUMNS)).select(*keys).distinct()
     recomputed = full.alias("view").join(touched.alias("touched"), _null_safe_match(keys, "view", "touched"),
                                          "left_semi")  # fmt: skip
-    metrics = (
+    merge = (
         DeltaTable.forPath(spark, target_path)
         .alias("target")
         .merge(recomputed.alias("source"), _null_safe_match(keys, "target", "source"))
         .whenMatchedUpdateAll()
         .whenNotMatchedInsertAll()
-        .execute()
     )
+    with fault_window("during_merge", table_path=target_path, dataset=dataset):
+        metrics = merge.execute()
     written = int(metrics.first()["num_affected_rows"]) if metrics is not None else 0
+    # A crash here re-reads these versions next time: recomputing a group from the full source
+    # and MERGEing it again gives the same row, so the MERGE may safely happen twice.
+    fault_point("after_merge", dataset=dataset)
     RefreshState(state.fingerprint, now).save(state_file)
     return IncrementalPlan("GROUP_AGGREGATE", f"recomputed the groups touched by versions "
                            f"{state.source.version + 1}-{now.version} of the source", written)  # fmt: skip

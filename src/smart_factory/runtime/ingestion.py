@@ -88,12 +88,14 @@ def ingest_available(
     write_batch: Callable[[DataFrame, int, str], None] | None = None,
     ledger_path: str | None = None,
     run_id: str | None = None,
+    dataset: str | None = None,
 ) -> IngestionResult:
     """Process everything available in ``build_stream()`` into the Delta table at ``table_path``.
 
     ``write_batch(batch, batch_id, app_id)`` replaces the default idempotent Delta append.
     With ``ledger_path``, the files read are appended to that per-file ledger table (under
-    the stream name ``table_path``), even when the run fails part-way.
+    the stream name ``table_path``), even when the run fails part-way. ``dataset`` names
+    the pipeline table being written, for fault points restricted to one dataset.
     """
     checkpoint_dir = Path(checkpoint)
     result = IngestionResult()
@@ -101,7 +103,7 @@ def ingest_available(
         app_id = transaction_app_id(checkpoint_dir)
         writer = write_batch or append_idempotently(table_path)
         try:
-            _run_until_done(spark, build_stream, checkpoint, writer, app_id, result, max_schema_restarts)
+            _run_until_done(spark, build_stream, checkpoint, writer, app_id, result, max_schema_restarts, dataset)
         finally:
             result.committed_files = files_of_batches(checkpoint_dir, {p["batchId"] for p in result.progress})
             if ledger_path:
@@ -122,9 +124,10 @@ def _run_until_done(
     app_id: str,
     result: IngestionResult,
     max_schema_restarts: int,
+    dataset: str | None,
 ) -> None:
     def on_batch(batch: DataFrame, batch_id: int) -> None:
-        fault_point("before_batch", batch_id=batch_id)
+        fault_point("before_batch", batch_id=batch_id, dataset=dataset)
         writer(batch, batch_id, app_id)
 
     while True:
@@ -195,19 +198,24 @@ def append_idempotently(
     table_path: str,
     prepare: Callable[[DataFrame], DataFrame] = lambda batch: batch,
     configure: Callable[[DataFrameWriter], DataFrameWriter] = lambda writer: writer,
+    dataset: str | None = None,
 ) -> Callable[[DataFrame, int, str], None]:
     """A foreachBatch writer appending each micro-batch once, whatever crashes in between.
 
     A batch Delta already holds (a replay after a crash between the Delta commit and the
-    checkpoint commit) is skipped before it is even planned, so ``prepare`` (expectations,
-    say) only ever sees batches that are written.
+    checkpoint commit) is run without writing anything and without ``prepare``, so
+    ``prepare`` (expectations, say) only ever sees batches that are written.
     """
 
     def write(batch: DataFrame, batch_id: int, app_id: str) -> None:
         last = committed_txn_version(batch.sparkSession, table_path, app_id)
         if last is not None and batch_id <= last:
+            # Still run the batch, writing nothing: a stateful stream (silver's dropDuplicates)
+            # must commit its state stores for it again, or Spark fails the query
+            # (STATE_STORE_COMMIT_VALIDATION_FAILED). The replay repeats the killed run's work.
+            batch.write.format("noop").mode("overwrite").save()
             return
-        fault_point("before_write", batch_id=batch_id)
+        fault_point("before_write", batch_id=batch_id, dataset=dataset)
         writer = (
             prepare(batch)
             .write.format("delta")
@@ -216,9 +224,9 @@ def append_idempotently(
             .option("txnVersion", batch_id)
             .option("mergeSchema", "true")  # new columns from schema evolution
         )
-        with fault_window("during_write", batch_id=batch_id, table_path=table_path):
+        with fault_window("during_write", batch_id=batch_id, table_path=table_path, dataset=dataset):
             configure(writer).save(table_path)
-        fault_point("after_write", batch_id=batch_id)
+        fault_point("after_write", batch_id=batch_id, dataset=dataset)
 
     return write
 

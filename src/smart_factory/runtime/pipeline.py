@@ -21,13 +21,16 @@ from smart_factory.lakehouse import get_spark, storage_of
 from smart_factory.lakehouse.catalog import register_table
 from smart_factory.lakehouse.volumes import resolve_path
 from smart_factory.runtime.cloud_files import install_cloud_files
-from smart_factory.runtime.event_log import EVENT_LOG_TABLE, EventLog
+from smart_factory.runtime.event_log import EVENT_LOG_TABLE, FINAL_UPDATE_STATES, EventLog
 from smart_factory.runtime.executor import FlowRun, PipelineLayout, UpdateExecutor
 from smart_factory.runtime.graph import LiveGraph
-from smart_factory.runtime.ingestion import ConcurrentRunError, exclusive_run
+from smart_factory.runtime.ingestion import exclusive_run
 from smart_factory.runtime.loader import load_pipeline_files
 from smart_factory.runtime.planner import PipelineGraph, plan_pipeline
 from smart_factory.runtime.settings import PipelineSettings
+from smart_factory.runtime.spark_errors import error_summary
+from smart_factory.runtime.unfinished import UnfinishedUpdates
+from smart_factory.testing.fault_points import fault_point
 
 UpdateState = str  # INITIALIZING, SETTING_UP_TABLES, RUNNING, COMPLETED, FAILED, CANCELED
 
@@ -102,47 +105,83 @@ class Pipeline:
         events = EventLog(self.spark, self.event_log_path, self.pipeline_id, self.settings.name, update_id,
                           self.settings.target)  # fmt: skip
         result = UpdateResult(update_id, "INITIALIZING")
-        try:
-            with exclusive_run(layout.pipeline_dir, what=f"pipeline {self.settings.name}"):
-                events.emit("create_update", f"Update {update_id[:8]} started.",
-                            {"cause": "API_CALL", "full_refresh": bool(full_refresh)}, flush=True)  # fmt: skip
-                self._progress(events, result, "INITIALIZING")
-                for notice in self.settings.notices:
-                    events.emit("notice", notice, {"notice": notice}, level="WARN")
-                self._progress(events, result, "SETTING_UP_TABLES")
-                graph = result.graph = self.validate()
-                self._emit_definitions(events, graph)
-                self._apply_full_refresh(graph, layout, full_refresh)
-                self._progress(events, result, "RUNNING")
-                live = LiveGraph(self.settings.name) if show_graph else None
-
-                def progress(run: FlowRun) -> None:
-                    if live:
-                        live.update(run)
-                    if on_progress:
-                        on_progress(run)
-
-                executor = UpdateExecutor(self.spark, graph, layout, events, progress)
-                if live:
-                    live.start(graph, list(executor.flow_runs.values()))
-                result.flows = executor.run()
-                failed = [run for run in result.flows if run.state == "FAILED"]
-                if failed:
-                    result.error = "; ".join(f"flow '{run.name}' failed: {run.error}" for run in failed)
-                self._progress(events, result, "FAILED" if failed else "COMPLETED", error=result.error)
-        except ConcurrentRunError:
-            raise
-        except KeyboardInterrupt:
-            self._progress(events, result, "CANCELED", error="interrupted")
-            raise
-        except SmartFactoryError as error:
-            result.error = str(error)
-            self._progress(events, result, "FAILED", error=result.error)
-        finally:
-            events.flush()
-            self._publish_event_log()
+        unfinished = UnfinishedUpdates(layout.pipeline_dir)
+        # Everything that writes the event log happens under the lock, the final write included:
+        # a marker found by the lock's next holder then surely belongs to a dead process.
+        with exclusive_run(layout.pipeline_dir, what=f"pipeline {self.settings.name}"):
+            self._close_unfinished_updates(events, unfinished)
+            unfinished.start(update_id)
+            try:
+                self._run_update(events, result, full_refresh, on_progress, show_graph)
+            except KeyboardInterrupt:
+                self._progress(events, result, "CANCELED", error="interrupted")
+                raise
+            except SmartFactoryError as error:
+                result.error = str(error)
+                self._progress(events, result, "FAILED", error=result.error)
+            except Exception as error:  # not ours to explain, but the update must not stay RUNNING
+                result.error = error_summary(error)
+                self._progress(events, result, "FAILED", error=result.error)
+                raise
+            finally:
+                fault_point("before_event_log_write")
+                events.flush()
+                # Anything else that ends the update here (a SystemExit, say) left no final state:
+                # the marker stays, and the next update records this one as FAILED.
+                if result.state in FINAL_UPDATE_STATES:
+                    unfinished.finish(update_id)
+                self._publish_event_log()
         result.seconds = time.perf_counter() - started
         return result
+
+    def _run_update(
+        self,
+        events: EventLog,
+        result: UpdateResult,
+        full_refresh: bool | list[str],
+        on_progress: Callable[[FlowRun], None] | None,
+        show_graph: bool,
+    ) -> None:
+        events.emit("create_update", f"Update {result.update_id[:8]} started.",
+                    {"cause": "API_CALL", "full_refresh": bool(full_refresh)}, flush=True)  # fmt: skip
+        self._progress(events, result, "INITIALIZING")
+        for notice in self.settings.notices:
+            events.emit("notice", notice, {"notice": notice}, level="WARN")
+        self._progress(events, result, "SETTING_UP_TABLES")
+        graph = result.graph = self.validate()
+        self._emit_definitions(events, graph)
+        layout = self.layout
+        self._apply_full_refresh(graph, layout, full_refresh)
+        self._progress(events, result, "RUNNING")
+        live = LiveGraph(self.settings.name) if show_graph else None
+
+        def progress(run: FlowRun) -> None:
+            if live:
+                live.update(run)
+            if on_progress:
+                on_progress(run)
+
+        executor = UpdateExecutor(self.spark, graph, layout, events, progress)
+        if live:
+            live.start(graph, list(executor.flow_runs.values()))
+        result.flows = executor.run()
+        failed = [run for run in result.flows if run.state == "FAILED"]
+        if failed:
+            result.error = "; ".join(f"flow '{run.name}' failed: {run.error}" for run in failed)
+        self._progress(events, result, "FAILED" if failed else "COMPLETED", error=result.error)
+
+    def _close_unfinished_updates(self, events: EventLog, unfinished: UnfinishedUpdates) -> None:
+        """Record as FAILED every earlier update whose process died before its final event-log write."""
+        left_behind = unfinished.left_behind()
+        # A process killed after its final write but before removing its marker did finish.
+        finished = events.updates_with_final_state([update.update_id for update in left_behind])
+        for update in left_behind:
+            if update.update_id not in finished:
+                closing = events.for_update(update.update_id)
+                closing.emit("update_progress", update.message(),
+                             {"state": "FAILED", "process_id": update.process_id, "started_at": update.started_at},
+                             level="ERROR", error=update.message(), flush=True)  # fmt: skip
+            unfinished.finish(update.update_id)
 
     def events(self) -> DataFrame:
         """The event log, newest last."""

@@ -7,6 +7,8 @@
   :class:`Fault`, check it died by SIGKILL where asked, or stop it there and kill it later.
 - :mod:`~smart_factory.testing.ingestion_child`: one landing-to-bronze ingestion, runnable
   as that child (``python -m smart_factory.testing.ingestion_child``) and in-process.
+- :mod:`~smart_factory.testing.pipeline_child`: one pipeline update, the same way
+  (``python -m smart_factory.testing.pipeline_child``).
 
 This package imports neither Spark nor the runtime, so the runtime can import its hooks.
 """
@@ -18,6 +20,7 @@ from smart_factory.testing.faults import (
     FaultNotTriggered,
     RunningChild,
     crash_child,
+    expect_crash,
     run_child,
     start_child,
 )
@@ -31,6 +34,7 @@ __all__ = [
     "FaultPoint",
     "RunningChild",
     "crash_child",
+    "expect_crash",
     "run_child",
     "start_child",
 ]

@@ -6,6 +6,7 @@ unless the process was started with ``SMART_FACTORY_FAULT_POINT`` naming one of 
 
     SMART_FACTORY_FAULT_POINT=after_write   the point (see FAULT_POINTS)
     SMART_FACTORY_FAULT_BATCH=1             only at this micro-batch id (default: the first reached)
+    SMART_FACTORY_FAULT_DATASET=gold_x      only where this dataset is written (default: any)
     SMART_FACTORY_FAULT_ACTION=kill         kill (default), hang until killed from outside, or raise
     SMART_FACTORY_FAULT_REPORT=/tmp/r.json  where to say which point fired, before acting
 
@@ -40,7 +41,8 @@ POINT_ENV = "SMART_FACTORY_FAULT_POINT"
 BATCH_ENV = "SMART_FACTORY_FAULT_BATCH"
 ACTION_ENV = "SMART_FACTORY_FAULT_ACTION"
 REPORT_ENV = "SMART_FACTORY_FAULT_REPORT"
-FAULT_ENVIRONMENT = (POINT_ENV, BATCH_ENV, ACTION_ENV, REPORT_ENV)
+DATASET_ENV = "SMART_FACTORY_FAULT_DATASET"
+FAULT_ENVIRONMENT = (POINT_ENV, BATCH_ENV, ACTION_ENV, REPORT_ENV, DATASET_ENV)
 ACTIONS = ("kill", "hang", "raise")
 # How often the during-write watcher looks at the table folder. A small append spends tens
 # of milliseconds between its first data file and its commit, so this leaves a wide margin.
@@ -67,6 +69,14 @@ FAULT_POINTS: dict[str, FaultPoint] = {
         ),
         FaultPoint("after_write", "the Delta commit is done; Spark's checkpoint commit is not"),
         FaultPoint("alert_outbox_recorded", "an alert evaluation's notifications are in the outbox; none is sent yet"),
+        FaultPoint(
+            "during_merge",
+            "a materialized view's MERGE or replace has written a data file; its Delta commit is not done",
+            is_window=True,
+        ),
+        FaultPoint("after_merge", "a materialized view's MERGE is committed; the refresh state saying so is not"),
+        FaultPoint("after_recompute", "a materialized view was recomputed and committed; its refresh state is not"),
+        FaultPoint("before_event_log_write", "an update has ended; its final event-log write has not started"),
     )
 }
 
@@ -84,7 +94,7 @@ def check_fault(point: str, action: str = "kill") -> FaultPoint:
     if action == "hang" and FAULT_POINTS[point].is_window:
         raise FaultInjectionError(
             f"{point} cannot hang: the write it watches goes on in the JVM regardless. "
-            "Hang at a point instead (before_batch, before_write or after_write)."
+            "Hang at a point instead (before_batch, before_write or after_write, say)."
         )
     if action == "raise" and FAULT_POINTS[point].is_window:
         raise FaultInjectionError(f"{point} cannot raise: it fires in a watcher thread. Kill there instead.")
@@ -95,14 +105,16 @@ class FaultRaised(BaseException):
     """The ``raise`` action's crash. A BaseException, as a kill is not an error code can handle."""
 
 
-def fault_point(name: str, *, batch_id: int | None = None) -> None:
-    """Crash here when the harness asked for this point (and this micro-batch)."""
-    if _armed(name, batch_id):
-        _fire(name, batch_id, details={})
+def fault_point(name: str, *, batch_id: int | None = None, dataset: str | None = None) -> None:
+    """Crash here when the harness asked for this point (and this micro-batch, and this dataset)."""
+    if _armed(name, batch_id, dataset):
+        _fire(name, batch_id, details={"dataset": dataset})
 
 
 @contextmanager
-def fault_window(name: str, *, batch_id: int | None = None, table_path: str | None = None) -> Iterator[None]:
+def fault_window(
+    name: str, *, batch_id: int | None = None, table_path: str | None = None, dataset: str | None = None
+) -> Iterator[None]:
     """Mark a Delta write in progress; crash while it has written data but not committed.
 
     A watcher thread compares the table folder with how it was on entry: as soon as a new
@@ -110,7 +122,7 @@ def fault_window(name: str, *, batch_id: int | None = None, table_path: str | No
     commit shows up first (a write too quick to catch) the report says so and nothing is
     killed, so the harness can tell a missed window from a crash.
     """
-    if not _armed(name, batch_id) or table_path is None:
+    if not _armed(name, batch_id, dataset) or table_path is None:
         yield
         return
     table = Path(table_path)
@@ -123,11 +135,12 @@ def fault_window(name: str, *, batch_id: int | None = None, table_path: str | No
             new_files = data_files_on_disk(table) - data_files_before
             if new_files and latest_version(table) == commit_before:
                 _fire(name, batch_id, details={
-                    "uncommitted_data_files": sorted(new_files), "last_commit_before": commit_before,
+                    "dataset": dataset, "uncommitted_data_files": sorted(new_files),
+                    "last_commit_before": commit_before,
                 })  # fmt: skip
             if latest_version(table) != commit_before:
                 _write_report(name, batch_id, fired=False, details={
-                    "missed": "the write committed before any of its data files was seen",
+                    "dataset": dataset, "missed": "the write committed before any of its data files was seen",
                 })  # fmt: skip
                 return
             time.sleep(_WATCH_INTERVAL_SECONDS)
@@ -142,10 +155,14 @@ def fault_window(name: str, *, batch_id: int | None = None, table_path: str | No
         done.set()
 
 
-def _armed(name: str, batch_id: int | None) -> bool:
+def _armed(name: str, batch_id: int | None, dataset: str | None) -> bool:
     point = check_fault(name)
     wanted = os.environ.get(POINT_ENV)
     if wanted != point.name:
+        return False
+    wanted_dataset = os.environ.get(DATASET_ENV)
+    # A point that names no dataset (the ingestion job's, the update's own) fires for any.
+    if wanted_dataset and dataset is not None and dataset != wanted_dataset:
         return False
     wanted_batch = os.environ.get(BATCH_ENV)
     return not wanted_batch or batch_id is None or int(wanted_batch) == batch_id

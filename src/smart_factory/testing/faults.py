@@ -30,6 +30,7 @@ from pathlib import Path
 from smart_factory.testing.fault_points import (
     ACTION_ENV,
     BATCH_ENV,
+    DATASET_ENV,
     FAULT_ENVIRONMENT,
     POINT_ENV,
     REPORT_ENV,
@@ -53,7 +54,8 @@ class FaultNotTriggered(AssertionError):
 
 @dataclass(frozen=True)
 class Fault:
-    """Where the child should crash: a registered point, optionally only at one micro-batch.
+    """Where the child should crash: a registered point, optionally only at one micro-batch
+    and only where one dataset (a pipeline's table) is written.
 
     ``action="hang"`` stops the child at the point instead, holding all it holds, until the
     harness kills it (:meth:`RunningChild.kill`).
@@ -62,6 +64,7 @@ class Fault:
     point: str
     batch_id: int | None = None
     action: str = "kill"
+    dataset: str | None = None
 
     def __post_init__(self) -> None:
         check_fault(self.point, self.action)
@@ -70,6 +73,8 @@ class Fault:
         settings = {POINT_ENV: self.point, ACTION_ENV: self.action, REPORT_ENV: str(report_path)}
         if self.batch_id is not None:
             settings[BATCH_ENV] = str(self.batch_id)
+        if self.dataset is not None:
+            settings[DATASET_ENV] = self.dataset
         return settings
 
 
@@ -88,6 +93,11 @@ class ChildResult:
     @property
     def killed(self) -> bool:
         return self.returncode == -signal.SIGKILL
+
+    @property
+    def missed_window(self) -> bool:
+        """It ran to a clean end because the write its fault window watched committed too fast to catch."""
+        return self.returncode == 0 and bool(self.report) and self.report.get("fired") is False
 
     @property
     def output(self) -> dict | None:
@@ -245,6 +255,11 @@ def crash_child(
     so a test never mistakes a run that did not crash for one that recovered.
     """
     result = run_child(command, fault, env, timeout=timeout, short_lived_jvm=short_lived_jvm)
+    return expect_crash(result, fault)
+
+
+def expect_crash(result: ChildResult, fault: Fault) -> ChildResult:
+    """``result`` if its child died by SIGKILL at ``fault``; :class:`FaultNotTriggered` otherwise."""
     report = result.report or {}
     expected_batch = fault.batch_id if fault.batch_id is not None else report.get("batch_id")
     if not (
@@ -252,6 +267,7 @@ def crash_child(
         and report.get("fired")
         and report.get("point") == fault.point
         and report.get("batch_id") == expected_batch
+        and (fault.dataset is None or report.get("dataset") in (fault.dataset, None))
         # A survivor (Spark's JVM) could have gone on writing after the "crash".
         and not result.outlived_by
     ):
