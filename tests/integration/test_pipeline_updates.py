@@ -7,13 +7,16 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from pipeline_support import make_pipeline
 from support import run_python
 
 from smart_factory.runtime.executor import UpdateExecutor
 from smart_factory.runtime.ingestion import ConcurrentRunError
 from smart_factory.runtime.unfinished import UnfinishedUpdates
+from smart_factory.testing import Fault, crash_child
 from smart_factory.testing.fault_points import FaultRaised
+from smart_factory.testing.pipeline_child import PipelineJob
 
 PIPELINE = """
 import dlt
@@ -230,3 +233,43 @@ def test_an_unexpected_error_fails_the_update_at_once(spark, pipeline, monkeypat
     ).first().error
     assert "RuntimeError: disk on fire" in error
     assert UnfinishedUpdates(pipeline.layout.pipeline_dir).left_behind() == []
+
+
+DEDUPLICATING_PIPELINE = """
+import dlt
+
+@dlt.table
+def raw():
+    return (spark.readStream.format("cloudFiles").option("cloudFiles.format", "json")
+            .option("cloudFiles.schemaHints", "reading DOUBLE").load(spark.conf.get("test.landing")))
+
+@dlt.table
+def unique_readings():
+    return dlt.read_stream("raw").dropDuplicates(["device", "reading"])
+"""
+
+
+def test_a_stateful_stream_recovers_from_a_crash_between_its_delta_and_checkpoint_commits(
+    spark, tmp_path: Path
+) -> None:
+    landing = tmp_path / "landing"
+    land(landing, "a.json", [{"device": "d1", "reading": 1.0}, {"device": "d1", "reading": 1.0}])
+    pipeline = make_pipeline(spark, tmp_path, DEDUPLICATING_PIPELINE, {"test.landing": str(landing)})
+    assert pipeline.run().state == "COMPLETED"
+    land(landing, "b.json", [{"device": "d1", "reading": 1.0}, {"device": "d2", "reading": 2.0}])
+    # Killed once the micro-batch's Delta commit is done, before Spark's checkpoint commit.
+    settings = tmp_path / "pipeline.yml"
+    settings.write_text(yaml.safe_dump({
+        "name": pipeline.settings.name, "target": pipeline.settings.target,
+        "libraries": [str(path) for path in pipeline.settings.libraries],
+        "configuration": pipeline.settings.configuration, "storage": pipeline.settings.storage,
+    }))  # fmt: skip
+    crash_child(PipelineJob(settings).command(), Fault("after_write", dataset="unique_readings"))
+    land(landing, "c.json", [{"device": "d2", "reading": 2.0}, {"device": "d3", "reading": 3.0}])
+
+    # The replayed batch must still commit its deduplication state, or Spark fails the query.
+    update = pipeline.run()
+
+    assert update.state == "COMPLETED", update.error
+    rows = spark.table(f"{pipeline.settings.target}.unique_readings").collect()
+    assert sorted((row.device, row.reading) for row in rows) == [("d1", 1.0), ("d2", 2.0), ("d3", 3.0)]

@@ -19,6 +19,8 @@ only Python would leave the JVM free to finish the write it was doing before it 
 it raises :class:`FaultRaised`, which no ``except Exception`` can swallow. It is faithful
 only where nothing between the point and the top of the stack writes data on the way out
 (a ``finally`` that releases a lock or closes a file is fine).
+Not inside a ``foreachBatch`` function (the micro-batch points): Py4J's callback thread
+dies without answering Spark, which then waits for ever. Kill there instead.
 
 This module is imported by runtime code, so it (and what it imports) uses the standard library only.
 """
