@@ -40,9 +40,9 @@ _STORAGE_ROOT_CONF = "spark.smart_factory.storageRoot"
 LAPTOP_DEFAULTS: dict[str, str] = {
     "spark.sql.shuffle.partitions": "4",
     "spark.default.parallelism": "4",
-    # Spark's own default. In local mode the driver runs the tasks too; a 1,000,000-reading
-    # backfill fits (docs/benchmarks.md, driver memory), and a bigger heap only raises the peak.
-    "spark.driver.memory": "1g",
+    # In local mode the driver runs the tasks too. Spark's own 1g fits one 1,000,000-reading
+    # backfill in a fresh JVM but not in one that has done other work (docs/benchmarks.md).
+    "spark.driver.memory": "2g",
     "spark.sql.session.timeZone": "UTC",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
