@@ -10,6 +10,7 @@ override types, and the schema is kept under ``<schemaLocation>/_schemas`` acros
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from cloud_files_support import BASE_MTIME, auto_loader, collect_available, jsonl, land
@@ -138,6 +139,31 @@ def test_json_arrays_json_lines_and_multiline_documents_are_all_read(spark, tmp_
     assert [(row.device_id, row.temperature_celsius, row._rescued_data) for row in multiline.rows] == [
         ("DEV-P1", "20.5", None)
     ]
+
+
+def test_blank_and_whitespace_only_lines_are_no_records_wherever_they_are(spark, tmp_path) -> None:
+    # Files without such lines take a cheaper path than files with them; both must agree.
+    landing = tmp_path / "landing"
+
+    def record(number: int) -> str:
+        return json.dumps({"device_id": f"DEV-{number}"})
+
+    land(landing, "plain.json", record(1) + "\n\n" + record(2))
+    land(landing, "spaces.json", "  \n" + record(3) + "\n \t \n" + record(4) + "\n   ")
+    land(landing, "tabs.json", "\t" + record(5) + "\n\t\n")
+    land(landing, "crlf.json", record(6) + "\r\n\r\n" + record(7) + "\r\n")
+    land(landing, "whitespace_only.json", " \n\t\n")
+    land(landing, "indented.json", "\n  " + record(8) + "\n")
+
+    run = collect_available(spark, auto_loader(spark, landing, tmp_path / "schema"), tmp_path / "checkpoint")
+
+    assert sorted((row.device_id, row._rescued_data) for row in run.rows) == [
+        (f"DEV-{number}", None) for number in range(1, 9)
+    ]
+    assert {Path(entry["path"]).name: entry["records"] for entry in run.result.files} == {
+        "plain.json": 2, "spaces.json": 2, "tabs.json": 1, "crlf.json": 2, "whitespace_only.json": 0,
+        "indented.json": 1,
+    }  # fmt: skip
 
 
 def test_files_in_sub_folders_are_inferred_and_ingested_and_a_glob_filter_applies_to_both(spark, tmp_path) -> None:
