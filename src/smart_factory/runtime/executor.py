@@ -133,6 +133,9 @@ class UpdateExecutor:
     on_progress: Callable[[FlowRun], None] = lambda run: None
     max_parallel_flows: int = 3
     flow_runs: dict[str, FlowRun] = field(default_factory=dict)
+    # Ledger writes, run beside the flows downstream; the update waits for them at its end.
+    _bookkeeping: list[Future[None]] = field(default_factory=list)
+    _pool: ThreadPoolExecutor | None = None
 
     def __post_init__(self) -> None:
         for dataset in self.graph.stored():
@@ -153,6 +156,7 @@ class UpdateExecutor:
         finished: set[str] = set()
         failed: set[str] = set()
         with ThreadPoolExecutor(max_workers=self.max_parallel_flows, thread_name_prefix="flow") as pool:
+            self._pool = pool
             running: dict[Future[None], str] = {}
             while pending or running:
                 for name in list(pending):
@@ -165,7 +169,15 @@ class UpdateExecutor:
                 for future in done:
                     future.result()
                     finished.add(running.pop(future))
+            for future in self._bookkeeping:
+                future.result()  # a ledger that could not be written fails the update, named
         return list(self.flow_runs.values())
+
+    def _in_background(self, job: Callable[[], None]) -> None:
+        if self._pool is None:
+            job()
+            return
+        self._bookkeeping.append(self._pool.submit(contextvars.copy_context().run, job))
 
     def _may_start(self, name: str, running: dict[Future[None], str]) -> bool:
         alone = self._has_own_conf(name) or any(self._has_own_conf(other) for other in running.values())
@@ -287,6 +299,7 @@ class UpdateExecutor:
             ledger_path=self.layout.ledger_path,
             run_id=self.events.update_id,
             dataset=dataset.name,
+            record_ledger_with=self._in_background,
         )
         return totals
 

@@ -18,6 +18,7 @@ ingestion tests, fault-injection harness and benchmarks call:
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import uuid
@@ -89,13 +90,16 @@ def ingest_available(
     ledger_path: str | None = None,
     run_id: str | None = None,
     dataset: str | None = None,
+    record_ledger_with: Callable[[Callable[[], None]], None] = lambda record: record(),
 ) -> IngestionResult:
     """Process everything available in ``build_stream()`` into the Delta table at ``table_path``.
 
     ``write_batch(batch, batch_id, app_id)`` replaces the default idempotent Delta append.
     With ``ledger_path``, the files read are appended to that per-file ledger table (under
-    the stream name ``table_path``), even when the run fails part-way. ``dataset`` names
-    the pipeline table being written, for fault points restricted to one dataset.
+    the stream name ``table_path``), even when the run fails part-way: by
+    ``record_ledger_with(record)``, which runs ``record`` now by default (a pipeline update
+    runs it beside the flows downstream, off their path). ``dataset`` names the pipeline
+    table being written, for fault points restricted to one dataset.
     """
     checkpoint_dir = Path(checkpoint)
     result = IngestionResult()
@@ -107,7 +111,8 @@ def ingest_available(
         finally:
             result.committed_files = files_of_batches(checkpoint_dir, {p["batchId"] for p in result.progress})
             if ledger_path:
-                _record_ledger(spark, ledger_path, table_path, run_id, result, checkpoint, app_id)
+                record = functools.partial(_record_ledger, spark, ledger_path, table_path, run_id, result)
+                record_ledger_with(functools.partial(record, checkpoint, app_id))
     result.batches = [
         progress["batchId"] for progress in result.progress if progress.get("numInputRows") is not None
     ]
