@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@# The notebooks' kernel is this environment's Python, for Jupyter and papermill alike.
 	@$(BIN)/python -m ipykernel install --sys-prefix --name smart-factory --display-name "Smart Factory (.venv)" >/dev/null
+	@# Fetches the Delta jars once and archives the classes Spark loads, so every later start is quicker.
+	@$(BIN)/smart-factory class-archive
 	@touch $(STAMP)
 
 # DEMO_ARGS passes options on, e.g. make demo DEMO_ARGS="-p num_devices 100 --parameters my.yml"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyspark
 
+from smart_factory.errors import SmartFactoryError
 from smart_factory.lakehouse.delta_jars import delta_coordinate, delta_jars, fetch_with_maven
 from smart_factory.lakehouse.java import check_java
 from smart_factory.lakehouse.paths import StoragePaths
@@ -38,6 +39,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     jars.add_argument("folder", type=Path, help="where to put them; then export SMART_FACTORY_JARS_DIR")
     jars.set_defaults(handler=run_fetch_jars)
+
+    archive = commands.add_parser(
+        "class-archive", help="build the JVM class archive that makes Spark start faster (make install does)"
+    )
+    archive.set_defaults(handler=run_class_archive)
 
     sql = commands.add_parser("sql", help="run one Spark SQL statement against the lakehouse")
     add_lakehouse_arguments(sql)
@@ -79,6 +85,18 @@ def run_fetch_jars(args: argparse.Namespace) -> int:
     jars = fetch_with_maven(args.folder)
     print(f"{len(jars)} jars for {delta_coordinate()} in {args.folder}.")
     print(f"Use them with: export SMART_FACTORY_JARS_DIR={args.folder.expanduser().resolve()}")
+    return 0
+
+
+def run_class_archive(_args: argparse.Namespace) -> int:
+    from smart_factory.lakehouse.class_archive import build_class_archive
+
+    try:
+        archive = build_class_archive()
+    except SmartFactoryError as error:  # no Java, say: `smart-factory doctor` explains; install goes on
+        print(f"No class archive ({error}).")
+        return 0
+    print(f"Class archive {archive}" if archive else "No class archive: Spark starts without one.")
     return 0
 
 

@@ -21,6 +21,7 @@ from pyspark.sql import SparkSession
 
 from smart_factory.errors import EnvironmentProblem, SmartFactoryError, StorageNotWritable
 from smart_factory.lakehouse.catalog import ensure_schema, register_tables
+from smart_factory.lakehouse.class_archive import archive_java_options
 from smart_factory.lakehouse.delta_jars import delta_jars
 from smart_factory.lakehouse.java import check_java
 from smart_factory.lakehouse.masters import (
@@ -84,10 +85,10 @@ def get_spark(
     timeout = executor_timeout()
     check_reachable(spark_master, master_source, timeout)
     _ensure_writable(storage)
-    check_java()
+    java = check_java()
     jars = delta_jars()
     builder = SparkSession.builder.master(spark_master.url).appName(app_name)
-    for key, value in _session_conf(storage, jars, dict(conf or {})).items():
+    for key, value in _session_conf(storage, jars, dict(conf or {}), archive_java_options(java, jars)).items():
         builder = builder.config(key, value)
     _prepare_process_environment(spark_master)
     driver_log = storage.logs / f"spark-driver-{os.getpid()}.log"
@@ -156,14 +157,17 @@ def _attach(spark: SparkSession, storage: StoragePaths) -> None:
     spark.catalog.setCurrentDatabase(SCHEMA)
 
 
-def _session_conf(storage: StoragePaths, jars: list[Path], overrides: Mapping[str, str]) -> dict[str, str]:
+def _session_conf(
+    storage: StoragePaths, jars: list[Path], overrides: Mapping[str, str], driver_class_archive: str = ""
+) -> dict[str, str]:
     log4j_config = resources.files("smart_factory.lakehouse") / "log4j2.properties"
     java_options = f"-Dlog4j2.configurationFile=file:{log4j_config} -Duser.timezone=UTC"
     settings = {
         **LAPTOP_DEFAULTS,
         "spark.jars": ",".join(str(jar) for jar in jars),
         "spark.sql.warehouse.dir": str(storage.lakehouse),
-        "spark.driver.extraJavaOptions": java_options,
+        # The class archive is the driver's own (executors on a cluster run other JVMs).
+        "spark.driver.extraJavaOptions": f"{java_options} {driver_class_archive}".strip(),
         "spark.executor.extraJavaOptions": java_options,
         _STORAGE_ROOT_CONF: str(storage.root),
     }
