@@ -111,8 +111,11 @@ def ingest_available(
         finally:
             result.committed_files = files_of_batches(checkpoint_dir, {p["batchId"] for p in result.progress})
             if ledger_path:
-                record = functools.partial(_record_ledger, spark, ledger_path, table_path, run_id, result)
-                record_ledger_with(functools.partial(record, checkpoint, app_id))
+                record_ledger_with(
+                    functools.partial(
+                        _record_ledger, spark, ledger_path, table_path, run_id, result, checkpoint, app_id
+                    )
+                )
     result.batches = [
         progress["batchId"] for progress in result.progress if progress.get("numInputRows") is not None
     ]
