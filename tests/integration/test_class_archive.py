@@ -54,11 +54,13 @@ def test_spark_starts_from_the_archive_once_built_and_without_it_once_damaged(en
     with_archive = run([sys.executable, "-c", START_SPARK], {**environment, "SMART_FACTORY_SPARK_CONF": str(conf_file)})
     from_archive = [line for line in class_log.read_text().splitlines() if "shared objects file (top)" in line]
 
-    # A truncated archive crashes a JVM that maps it: it must not be offered to one.
+    # A truncated archive crashes a JVM that maps it: it must not be offered to one. The
+    # damaged copy replaces the file (as a half-finished copy would); truncating it in place
+    # would pull the pages from under the JVM above, which may still be exiting.
     archive = archives[0]
-    archive.chmod(0o644)
-    with archive.open("r+b") as damaged:
-        damaged.truncate(archive.stat().st_size // 2)
+    damaged = archive.with_name("damaged.tmp")
+    damaged.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    damaged.replace(archive)
     after_damage = run([sys.executable, "-c", START_SPARK], environment)
 
     assert f"Class archive {archives[0]}" in built and len(archives) == 1
