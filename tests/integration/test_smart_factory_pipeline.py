@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from pipeline_support import assert_gold_equals_recomputation, smart_factory_pipeline
 
+from smart_factory.runtime.delta_txn import STARTING_VERSIONS_FILE
 from smart_factory.simulator import DeviceRegistry, Scenario, SensorSimulator
 
 
@@ -70,6 +72,12 @@ def test_every_landed_record_is_accounted_for(spark, tmp_path: Path) -> None:
 
     # Gold is refreshed by groups, and equals a recomputation from silver.
     assert_gold_equals_recomputation(spark, target)
+
+    # The streams over pipeline tables began from the Delta log (tables only appended to),
+    # and the second update re-planned their first batches from it too.
+    for flow in ("readings_validated", "silver_readings", "quarantine_readings"):
+        chosen = pipeline.layout.pipeline_dir / "checkpoints" / flow / flow / STARTING_VERSIONS_FILE
+        assert list(json.loads(chosen.read_text()).values()) == [0], flow
 
 
 def test_late_readings_correct_old_hours_in_gold_by_incremental_refresh(spark, tmp_path: Path) -> None:

@@ -43,6 +43,7 @@ from smart_factory.alerts.query import QueryOutcome, run_alert_query
 from smart_factory.alerts.state import AlertStatus, advance
 from smart_factory.alerts.store import OUTBOX_SCHEMA, AlertStore, DeliveryResult, OutboxEntry
 from smart_factory.lakehouse import SCHEMA, register_tables, storage_of
+from smart_factory.lakehouse.local_rows import local_rows
 from smart_factory.runtime.ingestion import exclusive_run
 from smart_factory.testing.fault_points import fault_point
 
@@ -208,4 +209,4 @@ def notification_outbox(spark: SparkSession, schema: str = SCHEMA) -> DataFrame:
     >>> notification_outbox(spark).select("alert_name", "kind", "status", "attempts").show()  # doctest: +SKIP
     """
     with AlertStore.open(storage_of(spark), schema) as store:
-        return spark.createDataFrame([tuple(row.values()) for row in store.outbox()], OUTBOX_SCHEMA)
+        return local_rows(spark, [tuple(row.values()) for row in store.outbox()], OUTBOX_SCHEMA)

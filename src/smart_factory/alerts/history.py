@@ -14,6 +14,7 @@ from pyspark.sql import SparkSession
 
 from smart_factory.alerts.store import AlertStore
 from smart_factory.lakehouse.catalog import register_table
+from smart_factory.lakehouse.local_rows import local_rows
 from smart_factory.lakehouse.paths import StoragePaths
 
 HISTORY_TABLE = "alert_history"
@@ -54,7 +55,7 @@ class AlertHistory:
                 first_write = not (Path(self.path) / "_delta_log").is_dir()
                 rows = [tuple(record[column] for column in HISTORY_COLUMNS) for record in records]
                 (
-                    self.spark.createDataFrame(rows, HISTORY_SCHEMA)
+                    local_rows(self.spark, rows, HISTORY_SCHEMA)
                     .write.format("delta").mode("append")
                     .option("txnAppId", f"smart-factory-alerts-{store.store_id}")
                     .option("txnVersion", batch_id)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 from pyspark.sql import SparkSession
+
+# In a stream's checkpoint: the Delta tables it began reading from the log, and from which version.
+STARTING_VERSIONS_FILE = "_delta_starting_versions.json"
 
 
 def latest_snapshot(spark: SparkSession, table_path: str) -> Any | None:
@@ -78,6 +82,81 @@ def _last_checkpoint_version(log: Path) -> int:
         # No checkpoint yet, or a pointer being rewritten: scan every JSON commit (and let
         # the snapshot answer if that is not the whole history).
         return -1
+
+
+def log_start_version(table_path: str, checkpoint: str | Path) -> int | None:
+    """``startingVersion`` for a stream over the table that reads the log from version 0.
+
+    A stream starting from a table's current snapshot lists that snapshot's files with
+    Spark jobs (about 1 s each time, more on a cold JVM), and Spark repeats that on the next
+    restart, when it re-plans the stream's last batch. Reading the log from version 0 gives
+    the same rows from a few small commit files, so a new stream does that when
+    :func:`append_only_history` holds. The choice is kept in the stream's checkpoint, so
+    later runs re-plan its first batch the way it was run. None: Delta's default, the
+    snapshot.
+    """
+    first_commit = Path(table_path) / "_delta_log" / f"{0:020d}.json"
+    table_id = _table_id(first_commit) if first_commit.is_file() else None
+    if table_id is None:
+        return None
+    marker = Path(checkpoint) / STARTING_VERSIONS_FILE
+    chosen: dict[str, int] = json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else {}
+    if any((Path(checkpoint) / "offsets").glob("[0-9]*")):
+        return chosen.get(table_id)  # the stream has begun: as it began
+    if not append_only_history(table_path):
+        return None
+    chosen[table_id] = 0
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    temporary = marker.with_suffix(".tmp")
+    temporary.write_text(json.dumps(chosen), encoding="utf-8")
+    os.replace(temporary, marker)
+    return 0
+
+
+def _table_id(first_commit: Path) -> str | None:
+    for line in first_commit.read_text(encoding="utf-8").splitlines():
+        if '"metaData"' in line:
+            return json.loads(line)["metaData"]["id"]
+    return None
+
+
+def append_only_history(table_path: str, max_commits: int = 1000) -> bool:
+    """Whether every commit since version 0 is still in the log and only ever added rows.
+
+    Then a new stream that reads the log from version 0 (``startingVersion``) sees exactly
+    what one starting from the current snapshot would, without the snapshot's Spark jobs:
+    data files only added (a ``remove`` that changes data, from a DELETE, UPDATE or
+    overwrite, does not qualify; compaction's do), and columns only added, never dropped,
+    retyped or repartitioned. Tables with more than ``max_commits`` commits are not read
+    (the snapshot is cheaper than that many files).
+    """
+    log = Path(table_path) / "_delta_log"
+    versions = sorted(int(entry.stem) for entry in log.glob("*.json") if entry.stem.isdigit())
+    if not versions or versions != list(range(len(versions))) or len(versions) > max_commits:
+        return False
+    fields: dict[str, str] | None = None
+    partitioning: list[str] | None = None
+    for version in versions:
+        for line in (log / f"{version:020d}.json").read_text(encoding="utf-8").splitlines():
+            action = json.loads(line) if line.strip() else {}
+            remove = action.get("remove")
+            if remove is not None and remove.get("dataChange", True):
+                return False
+            metadata = action.get("metaData")
+            if metadata is None:
+                continue
+            new_fields = _fields_of(metadata.get("schemaString", "{}"))
+            if fields is not None and (
+                metadata.get("partitionColumns") != partitioning
+                or any(new_fields.get(name) != kind for name, kind in fields.items())
+            ):
+                return False
+            fields, partitioning = new_fields, metadata.get("partitionColumns")
+    return True
+
+
+def _fields_of(schema_json: str) -> dict[str, str]:
+    return {field["name"]: json.dumps(field["type"], sort_keys=True) for field in json.loads(schema_json)["fields"]}
 
 
 def table_properties(spark: SparkSession, table_path: str) -> dict[str, str]:

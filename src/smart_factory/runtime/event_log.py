@@ -24,6 +24,8 @@ from typing import Any
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from smart_factory.lakehouse.local_rows import local_rows
+
 EVENT_LOG_TABLE = "event_log"
 _ROW_SCHEMA = (
     "id STRING, "
@@ -87,7 +89,7 @@ class EventLog:
             return
         with self._lock:
             rows, self._buffer = self._buffer, []
-        frame = self.spark.createDataFrame(rows, _ROW_SCHEMA).withColumn("details", F.parse_json("details"))
+        frame = local_rows(self.spark, rows, _ROW_SCHEMA).withColumn("details", F.parse_json("details"))
         frame.write.format("delta").mode("append").option("mergeSchema", "true").save(self.path)
 
     def for_update(self, update_id: str) -> EventLog:

@@ -25,7 +25,7 @@ from smart_factory.errors import SmartFactoryError
 from smart_factory.lakehouse.catalog import register_table
 from smart_factory.lakehouse.paths import StoragePaths
 from smart_factory.runtime.cloud_files.source import managed_schema_location
-from smart_factory.runtime.delta_txn import table_properties
+from smart_factory.runtime.delta_txn import log_start_version, table_properties
 from smart_factory.runtime.event_log import EventLog
 from smart_factory.runtime.expectations import ExpectationCheck, QualityMetrics, expectation_failure_from
 from smart_factory.runtime.incremental import (
@@ -104,10 +104,11 @@ class _ExecutionReader:
 
     def __init__(
         self, spark: SparkSession, graph: PipelineGraph, layout: PipelineLayout,
-        replaced: dict[str, DataFrame] | None = None,
+        replaced: dict[str, DataFrame] | None = None, checkpoint: str | None = None,
     ) -> None:  # fmt: skip
         self.spark, self.graph, self.layout = spark, graph, layout
         self.replaced = replaced or {}  # dataset name -> the frame to read instead (an incremental refresh)
+        self.checkpoint = checkpoint  # the reading flow's
 
     def owns(self, name: str) -> bool:
         return dataset_name(name, self.layout.target) in self.graph.datasets
@@ -119,9 +120,13 @@ class _ExecutionReader:
         if dataset.kind == "view":
             return dataset.flows[0].definition.query()
         path = self.layout.table_path(dataset)
-        if streaming:
-            return self.spark.readStream.format("delta").load(path)
-        return self.spark.read.format("delta").load(path)
+        if not streaming:
+            return self.spark.read.format("delta").load(path)
+        reader = self.spark.readStream.format("delta")
+        start = log_start_version(path, self.checkpoint) if self.checkpoint else None
+        if start is not None:
+            reader = reader.option("startingVersion", str(start))
+        return reader.load(path)
 
 
 @dataclass
@@ -256,7 +261,8 @@ class UpdateExecutor:
         for key, value in flow.definition.spark_conf.items():
             self.spark.conf.set(key, value)
         try:
-            with reading_with(_ExecutionReader(self.spark, self.graph, self.layout)):
+            checkpoint = self.layout.checkpoint(flow)
+            with reading_with(_ExecutionReader(self.spark, self.graph, self.layout, checkpoint=checkpoint)):
                 yield
         finally:
             managed_schema_location.reset(token)

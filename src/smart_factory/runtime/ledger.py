@@ -17,6 +17,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
+from smart_factory.lakehouse.local_rows import local_rows
 from smart_factory.runtime.delta_txn import committed_txn_version
 
 LEDGER_TABLE = "smart_factory.ingestion_ledger"
@@ -115,7 +116,7 @@ def append_to_ledger(
     rows = [row for row in candidates.values() if last is None or row[2] > last]
     if rows:
         (
-            spark.createDataFrame(rows, LEDGER_SCHEMA)
+            local_rows(spark, rows, LEDGER_SCHEMA)
             .write.format("delta")
             .mode("append")
             .option("txnAppId", ledger_app_id)
