@@ -30,7 +30,7 @@ def local_rows(spark: SparkSession, rows: Iterable[Sequence[Any]], schema: Struc
     assert isinstance(struct, StructType)
     payload = json.dumps([_json_value(row, struct) for row in rows], allow_nan=True)
     parsed = F.from_json(F.lit(payload), ArrayType(struct), {"mode": "FAILFAST"})
-    return spark.range(1).select(F.inline(parsed)).select(*[F.col(f"`{name}`") for name in struct.names])
+    return spark.range(1).select(F.inline(parsed))  # one column per field, in the schema's order
 
 
 def _json_value(value: Any, kind: DataType) -> Any:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from pyspark.sql import SparkSession
+
+from smart_factory.runtime.files import write_text_atomically
 
 # In a stream's checkpoint: the Delta tables it began reading from the log, and from which version.
 STARTING_VERSIONS_FILE = "_delta_starting_versions.json"
@@ -59,12 +60,12 @@ def _txn_in_recent_commits(log: Path, app_id: str) -> tuple[bool, int | None]:
     written whole (Delta's atomic put), so a listed file is complete; txn versions only
     grow, so the newest one found is the answer.
     """
-    versions = sorted((int(entry.stem) for entry in log.glob("*.json") if entry.stem.isdigit()), reverse=True)
+    versions = _commit_versions(log)[::-1]
     checkpoint = _last_checkpoint_version(log)
     for version in versions:
         if version < checkpoint:
             break
-        for line in (log / f"{version:020d}.json").read_text(encoding="utf-8").splitlines():
+        for line in _commit_file(log, version).read_text(encoding="utf-8").splitlines():
             if '"txn"' not in line:
                 continue
             txn = json.loads(line).get("txn")
@@ -73,6 +74,15 @@ def _txn_in_recent_commits(log: Path, app_id: str) -> tuple[bool, int | None]:
     # Delta removes the oldest commits first, so when commit 0 is there, all of them are.
     whole_history_read = checkpoint < 0 and (not versions or versions[-1] == 0)
     return whole_history_read, None
+
+
+def _commit_versions(log: Path) -> list[int]:
+    """The versions of the JSON commit files in the log, oldest first."""
+    return sorted(int(entry.stem) for entry in log.glob("*.json") if entry.stem.isdigit())
+
+
+def _commit_file(log: Path, version: int) -> Path:
+    return log / f"{version:020d}.json"
 
 
 def _last_checkpoint_version(log: Path) -> int:
@@ -95,7 +105,7 @@ def log_start_version(table_path: str, checkpoint: str | Path) -> int | None:
     later runs re-plan its first batch the way it was run. None: Delta's default, the
     snapshot.
     """
-    first_commit = Path(table_path) / "_delta_log" / f"{0:020d}.json"
+    first_commit = _commit_file(Path(table_path) / "_delta_log", 0)
     table_id = _table_id(first_commit) if first_commit.is_file() else None
     if table_id is None:
         return None
@@ -106,10 +116,7 @@ def log_start_version(table_path: str, checkpoint: str | Path) -> int | None:
     if not append_only_history(table_path):
         return None
     chosen[table_id] = 0
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    temporary = marker.with_suffix(".tmp")
-    temporary.write_text(json.dumps(chosen), encoding="utf-8")
-    os.replace(temporary, marker)
+    write_text_atomically(marker, json.dumps(chosen))
     return 0
 
 
@@ -131,14 +138,16 @@ def append_only_history(table_path: str, max_commits: int = 1000) -> bool:
     (the snapshot is cheaper than that many files).
     """
     log = Path(table_path) / "_delta_log"
-    versions = sorted(int(entry.stem) for entry in log.glob("*.json") if entry.stem.isdigit())
+    versions = _commit_versions(log)
     if not versions or versions != list(range(len(versions))) or len(versions) > max_commits:
         return False
     fields: dict[str, str] | None = None
     partitioning: list[str] | None = None
     for version in versions:
-        for line in (log / f"{version:020d}.json").read_text(encoding="utf-8").splitlines():
-            action = json.loads(line) if line.strip() else {}
+        for line in _commit_file(log, version).read_text(encoding="utf-8").splitlines():
+            if '"remove"' not in line and '"metaData"' not in line:
+                continue  # an add, a txn, commit info: nothing that could disqualify the history
+            action = json.loads(line)
             remove = action.get("remove")
             if remove is not None and remove.get("dataChange", True):
                 return False

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -34,6 +33,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from smart_factory.runtime.delta_txn import latest_snapshot
+from smart_factory.runtime.files import write_text_atomically
 from smart_factory.testing.fault_points import fault_point, fault_window
 
 CHANGE_FEED_PROPERTY = "delta.enableChangeDataFeed"
@@ -65,10 +65,7 @@ class RefreshState:
             return None  # no state, or an unreadable one: recompute in full
 
     def save(self, file: Path) -> None:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        temporary = file.with_suffix(".tmp")
-        temporary.write_text(json.dumps(asdict(self)))
-        os.replace(temporary, file)
+        write_text_atomically(file, json.dumps(asdict(self)))
 
 
 @dataclass(frozen=True)

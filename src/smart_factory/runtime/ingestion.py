@@ -33,6 +33,7 @@ from pyspark.sql.streaming import StreamingQuery
 from smart_factory.errors import CloudFilesError, SchemaChangedError
 from smart_factory.runtime.cloud_files.source import is_ledger_metric, schema_change_from
 from smart_factory.runtime.delta_txn import committed_txn_version
+from smart_factory.runtime.files import write_text_atomically
 from smart_factory.runtime.ledger import LedgerEntry, append_to_ledger, normalise_file_path
 from smart_factory.testing.fault_points import POINT_ENV, fault_point, fault_window
 
@@ -241,12 +242,9 @@ def append_idempotently(
 
 def transaction_app_id(checkpoint_dir: Path) -> str:
     """The checkpoint's own id for Delta idempotent writes, made on first use."""
-    checkpoint_dir.mkdir(parents=True, exist_ok=True)
     app_id_file = checkpoint_dir / APP_ID_FILE
     if not app_id_file.exists():
-        temporary = app_id_file.with_suffix(".tmp")
-        temporary.write_text(str(uuid.uuid4()))
-        os.replace(temporary, app_id_file)
+        write_text_atomically(app_id_file, str(uuid.uuid4()))
     return app_id_file.read_text().strip()
 
 
