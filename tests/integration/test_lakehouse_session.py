@@ -11,6 +11,7 @@ from support import run_python
 
 from smart_factory.lakehouse import StoragePaths, resolve_path, save_table
 from smart_factory.lakehouse.delta_jars import JARS_DIR_ENV, cache_root, delta_coordinate
+from smart_factory.lakehouse.session import ROCKSDB_STATE_STORE
 
 
 def test_delta_round_trip_by_name_and_by_path(spark, storage: StoragePaths) -> None:
@@ -110,3 +111,51 @@ def test_dirty_input_is_cast_safely_under_ansi_mode(spark) -> None:
     values = spark.createDataFrame([("21.5",), ("hot",), (None,)], "raw STRING")
     cast = values.selectExpr("try_cast(raw AS DOUBLE) AS temperature").collect()
     assert [r.temperature for r in cast] == [21.5, None, None]
+
+
+HDFS_STATE_STORE = "org.apache.spark.sql.execution.streaming.state.HDFSBackedStateStoreProvider"
+
+
+def test_stream_state_lives_in_rocksdb_and_older_checkpoints_keep_their_store(spark, tmp_path: Path) -> None:
+    """The laptop default keeps de-duplication state off the heap; a checkpoint begun on
+    Spark's default store (a storage root from before the switch) goes on with that store."""
+    source = str(tmp_path / "readings")
+    provider_key = "spark.sql.streaming.stateStore.providerClass"
+
+    def land(readings: list[tuple[str, int]]) -> None:
+        frame = spark.createDataFrame(readings, "device_id STRING, minute INT")
+        frame.write.format("delta").mode("append").save(source)
+
+    def deduplicate(name: str) -> list[tuple[str, int]]:
+        (
+            spark.readStream.format("delta").load(source).dropDuplicates(["device_id", "minute"])
+            .writeStream.format("delta").option("checkpointLocation", str(tmp_path / name / "checkpoint"))
+            .trigger(availableNow=True).start(str(tmp_path / name / "table"))
+        ).awaitTermination()  # fmt: skip
+        rows = spark.read.format("delta").load(str(tmp_path / name / "table")).collect()
+        return sorted((row.device_id, row.minute) for row in rows)
+
+    def store_of(name: str) -> str:
+        metadata = json.loads((tmp_path / name / "checkpoint" / "offsets" / "0").read_text().splitlines()[1])
+        return metadata["conf"][provider_key]
+
+    assert spark.conf.get(provider_key) == ROCKSDB_STATE_STORE
+    land([("DEV-1", 1), ("DEV-1", 1), ("DEV-2", 1)])
+    assert deduplicate("current") == [("DEV-1", 1), ("DEV-2", 1)]
+    spark.conf.set(provider_key, HDFS_STATE_STORE)
+    try:
+        assert deduplicate("older") == [("DEV-1", 1), ("DEV-2", 1)]
+    finally:
+        spark.conf.set(provider_key, ROCKSDB_STATE_STORE)
+
+    land([("DEV-1", 1), ("DEV-3", 2)])  # a re-sent reading and a new one
+    expected = [("DEV-1", 1), ("DEV-2", 1), ("DEV-3", 2)]
+    assert deduplicate("current") == expected
+    assert deduplicate("older") == expected
+    assert store_of("current") == ROCKSDB_STATE_STORE
+    assert store_of("older") == HDFS_STATE_STORE
+    # RocksDB checkpoints its state as versioned zip files of SST files; Spark's store as .delta files.
+    current_state = {path.suffix for path in (tmp_path / "current" / "checkpoint" / "state").rglob("*.*")}
+    older_state = {path.suffix for path in (tmp_path / "older" / "checkpoint" / "state").rglob("*.*")}
+    assert ".zip" in current_state and ".delta" not in current_state
+    assert ".delta" in older_state and ".zip" not in older_state

@@ -37,13 +37,22 @@ from smart_factory.lakehouse.volumes import install_volume_paths
 
 _STORAGE_ROOT_CONF = "spark.smart_factory.storageRoot"
 
+ROCKSDB_STATE_STORE = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
+
 # Defaults for a 2-core, few-GB laptop; any of them can be overridden through `conf`.
 LAPTOP_DEFAULTS: dict[str, str] = {
     "spark.sql.shuffle.partitions": "4",
     "spark.default.parallelism": "4",
-    # In local mode the driver runs the tasks too. Spark's own 1g fits one 1,000,000-reading
-    # backfill in a fresh JVM but not in one that has done other work (docs/benchmarks.md).
-    "spark.driver.memory": "2g",
+    # In local mode the driver runs the tasks too. Spark's own 1g is enough once streaming
+    # state lives outside the heap (below); a bigger heap only fills up before G1 collects.
+    "spark.driver.memory": "1g",
+    # Stateful streams (silver's de-duplication) keep their state in RocksDB, off the JVM
+    # heap, as Databricks does: Spark's default store holds every key on the heap, and
+    # copies the whole map for each micro-batch. A checkpoint keeps the store it began with.
+    "spark.sql.streaming.stateStore.providerClass": ROCKSDB_STATE_STORE,
+    # One memory budget for all of RocksDB's caches and write buffers in this JVM.
+    "spark.sql.streaming.stateStore.rocksdb.boundedMemoryUsage": "true",
+    "spark.sql.streaming.stateStore.rocksdb.maxMemoryUsageMB": "128",
     "spark.sql.session.timeZone": "UTC",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
