@@ -20,6 +20,7 @@ from pyspark.errors import PySparkRuntimeError
 from pyspark.sql import SparkSession
 
 from smart_factory.errors import EnvironmentProblem, SmartFactoryError, StorageNotWritable
+from smart_factory.lakehouse import shared_driver
 from smart_factory.lakehouse.catalog import ensure_schema, register_tables
 from smart_factory.lakehouse.class_archive import archive_java_options
 from smart_factory.lakehouse.delta_jars import delta_jars
@@ -75,6 +76,7 @@ def get_spark(
     storage_root: str | os.PathLike[str] | None = None,
     conf: Mapping[str, str] | None = None,
     app_name: str = "smart-factory",
+    shared: bool = False,
 ) -> SparkSession:
     """The process's Spark session with Delta Lake, creating it on first call.
 
@@ -82,14 +84,22 @@ def get_spark(
     to ``$SMART_FACTORY_STORAGE_ROOT`` or the checkout's ``data/``. Tables under the root
     are registered by name (``smart_factory.<table>``) and ``/Volumes/…`` paths map into it.
     A cluster master must answer and grant an executor in time (see docs/scale-out.md).
+    With ``shared``, the session is this process's own on a driver that every process asking
+    for the same root, master and ``conf`` shares (:mod:`~smart_factory.lakehouse.shared_driver`;
+    the workshop's notebooks do this, so only the first kernel pays for a cold JVM).
 
     >>> spark = get_spark()                      # doctest: +SKIP
     >>> spark.table("smart_factory.silver_readings").count()  # doctest: +SKIP
     """
     storage = StoragePaths.from_env(storage_root)
     running = SparkSession.getActiveSession()
-    if running is not None:
+    if running is not None and not shared_driver.lost_host():
         return _reuse(running, storage)
+    if shared and shared_driver.shared_driver_enabled():
+        _ensure_writable(storage)
+        spark = shared_driver.attach(storage, master, dict(conf or {}))
+        _attach(spark, storage)
+        return spark
     spark_master, master_source = chosen_master(master)
     timeout = executor_timeout()
     check_reachable(spark_master, master_source, timeout)
@@ -118,7 +128,13 @@ def get_spark(
 
 
 def stop_spark() -> None:
-    """Stop this process's session, if any (a new :func:`get_spark` call starts afresh)."""
+    """Stop this process's session, if any (a new :func:`get_spark` call starts afresh).
+
+    A session on a shared driver only detaches: the driver goes on for the other processes.
+    """
+    if shared_driver.is_attached():
+        shared_driver.detach()
+        return
     running = SparkSession.getActiveSession()
     if running is not None:
         running.stop()

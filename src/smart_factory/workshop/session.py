@@ -228,7 +228,7 @@ def setup(namespace: Mapping[str, Any] | WorkshopParameters | None = None, **ove
         parameters = WorkshopParameters.from_namespace({**(namespace or {}), **overrides})
     _quiet_notebook_output()
     storage = StoragePaths.from_env(parameters.storage_root)
-    spark = get_spark(master=parameters.spark_master, storage_root=storage.root, conf=WORKSHOP_SPARK_CONF)
+    spark = get_spark(master=parameters.spark_master, storage_root=storage.root, conf=WORKSHOP_SPARK_CONF, shared=True)
     print(
         f"Spark {spark.version} with Delta Lake {metadata.version('delta-spark')} is ready; "
         f"storage root {_describe_storage_root(parameters)}."
