@@ -8,16 +8,24 @@ the rest of the suite keeps its own root. The sanitize file is found wherever py
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from smart_factory.lakehouse.paths import STORAGE_ROOT_ENV
+from smart_factory.lakehouse.paths import STORAGE_ROOT_ENV, StoragePaths
+from smart_factory.lakehouse.shared_driver import HostFiles, stop_host
 
 NOTEBOOKS_STORAGE_ROOT = Path(tempfile.mkdtemp(prefix="smart-factory-nbval-"))
 SANITIZE_FILE = Path(__file__).with_name("nbval_sanitize.cfg")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # The notebooks' kernels shared a driver host on this root: it goes with the root.
+    stop_host(HostFiles.of(StoragePaths(NOTEBOOKS_STORAGE_ROOT)))
+    shutil.rmtree(NOTEBOOKS_STORAGE_ROOT, ignore_errors=True)
 
 
 def pytest_configure(config: pytest.Config) -> None:

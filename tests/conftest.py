@@ -15,6 +15,9 @@ import pytest
 
 _TEST_STORAGE_ROOT = Path(tempfile.mkdtemp(prefix="smart-factory-tests-"))
 os.environ["SMART_FACTORY_STORAGE_ROOT"] = str(_TEST_STORAGE_ROOT)
+# Notebook kernels the tests start share a driver host per storage root (lakehouse.shared_driver);
+# a host whose notebooks are done leaves after 30 s instead of the interactive default.
+os.environ.setdefault("SMART_FACTORY_SHARED_DRIVER_IDLE", "30")
 
 from stage_timings import pytest_runtest_logreport, pytest_terminal_summary  # noqa: E402, F401 (registers the hooks)
 

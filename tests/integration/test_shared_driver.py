@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support import run_cli
 
 from smart_factory.lakehouse.paths import STORAGE_ROOT_ENV, StoragePaths
 from smart_factory.lakehouse.shared_driver import IDLE_SECONDS_ENV, SHARED_DRIVER_ENV, HostAddress, HostFiles, stop_host
@@ -98,8 +99,10 @@ def test_two_kernels_share_one_driver_and_each_gets_its_own_callbacks(root: Path
     assert a["shuffle"] == b["shuffle"] == "4"  # the laptop defaults reach every kernel's session
     # Both kernels have exited: the host stays (warm for the next one) until stopped.
     assert not any((HostFiles.of(StoragePaths(root)).clients).iterdir())
-    assert stop_host(HostFiles.of(StoragePaths(root)))
-    wait_for(lambda: not alive(host.pid))
+    status = run_cli("driver", "status", "--storage-root", str(root))
+    assert f"process {host.pid}, 0 notebook(s) attached" in status.stdout, status.stderr
+    assert "Stopped the shared driver." in run_cli("driver", "stop", "--storage-root", str(root)).stdout
+    assert not alive(host.pid)
     assert HostAddress.read(HostFiles.of(StoragePaths(root))) is None
 
 

@@ -1,5 +1,5 @@
-"""``smart-factory doctor``, ``sql`` and ``cluster start``: check the set-up, query the lakehouse,
-run a Spark standalone cluster on this machine."""
+"""``smart-factory doctor``, ``sql``, ``driver`` and ``cluster start``: check the set-up, query the
+lakehouse, see or stop the notebooks' shared driver, run a Spark standalone cluster on this machine."""
 
 from __future__ import annotations
 
@@ -50,6 +50,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     sql.add_argument("statement", help='e.g. "SELECT count(*) FROM smart_factory.bronze_readings"')
     sql.add_argument("--limit", type=int, default=50, help="rows to show (default 50)")
     sql.set_defaults(handler=run_sql)
+
+    driver = commands.add_parser("driver", help="the warm Spark driver the workshop's notebooks share")
+    driver_actions = driver.add_subparsers(dest="driver_command", required=True, metavar="ACTION")
+    for action, text, handler in (("status", "say whether one runs for the storage root", run_driver_status),
+                                  ("stop", "stop it (the next notebook starts another)", run_driver_stop)):  # fmt: skip
+        command = driver_actions.add_parser(action, help=text)
+        command.add_argument("--storage-root", help="lakehouse folder (default: $SMART_FACTORY_STORAGE_ROOT or data/)")
+        command.set_defaults(handler=handler)
 
     cluster = commands.add_parser("cluster", help="run a Spark standalone cluster on this machine")
     actions = cluster.add_subparsers(dest="cluster_command", required=True, metavar="ACTION")
@@ -105,6 +113,26 @@ def run_sql(args: argparse.Namespace) -> int:
 
     spark = get_spark(master=args.master, storage_root=args.storage_root)
     spark.sql(args.statement).show(args.limit, truncate=False)
+    return 0
+
+
+def run_driver_status(args: argparse.Namespace) -> int:
+    from smart_factory.lakehouse.shared_driver import HostFiles, running_host
+
+    files = HostFiles.of(StoragePaths.from_env(args.storage_root))
+    host = running_host(files)
+    if host is None:
+        print(f"No shared driver runs for {files.folder.parent}.")
+        return 0
+    print(f"Shared driver: process {host.pid}, {len(host.clients)} notebook(s) attached; its log is {files.log}.")
+    return 0
+
+
+def run_driver_stop(args: argparse.Namespace) -> int:
+    from smart_factory.lakehouse.shared_driver import HostFiles, stop_host
+
+    files = HostFiles.of(StoragePaths.from_env(args.storage_root))
+    print("Stopped the shared driver." if stop_host(files) else f"No shared driver runs for {files.folder.parent}.")
     return 0
 
 

@@ -17,7 +17,7 @@ A host serves one storage root with one master and one set of settings; a kernel
 asks for others gets a host of its own. It stops once no kernel has been attached for
 ``$SMART_FACTORY_SHARED_DRIVER_IDLE`` seconds (default 600), when its storage root is
 removed, or when someone stops its SparkContext. ``SMART_FACTORY_SHARED_DRIVER=off`` gives
-every kernel its own JVM again; ``smart-factory spark stop`` stops a host by hand.
+every kernel its own JVM again; ``smart-factory driver stop`` stops a host by hand.
 """
 
 from __future__ import annotations
@@ -279,6 +279,20 @@ def detach() -> None:
     SparkContext._active_spark_context = None
     SparkContext._gateway = None
     SparkContext._jvm = None
+
+
+@dataclass(frozen=True)
+class RunningHost:
+    pid: int
+    clients: list[int]
+
+
+def running_host(files: HostFiles) -> RunningHost | None:
+    """The storage root's host and the kernels attached to it, if one runs."""
+    host = HostAddress.read(files)
+    if host is None or not _alive(host.pid):
+        return None
+    return RunningHost(host.pid, _attached_clients(files))
 
 
 def stop_host(files: HostFiles) -> bool:
