@@ -159,3 +159,16 @@ def test_stream_state_lives_in_rocksdb_and_older_checkpoints_keep_their_store(sp
     older_state = {path.suffix for path in (tmp_path / "older" / "checkpoint" / "state").rglob("*.*")}
     assert ".zip" in current_state and ".delta" not in current_state
     assert ".delta" in older_state and ".zip" not in older_state
+
+
+def test_file_listings_are_not_kept_for_the_life_of_the_jvm(spark, tmp_path: Path) -> None:
+    """Spark's JVM-wide cache of file listings is off: a stream's per-batch listings were never
+    read again, and after a few thousand files they crowded a 1g heap out."""
+    folder = tmp_path / "listed"
+    folder.mkdir()
+    for number in range(3):
+        (folder / f"part-{number}.json").write_text(json.dumps({"n": number}) + "\n")
+    assert spark.read.json(str(folder)).count() == 3
+    jvm = spark.sparkContext._jvm
+    cache = jvm.org.apache.spark.sql.execution.datasources.FileStatusCache.getOrCreate(spark._jsparkSession)
+    assert cache.getClass().getName() == "org.apache.spark.sql.execution.datasources.NoopCache$"

@@ -24,7 +24,7 @@ import json, os, sys, time
 from collections.abc import Callable
 from pathlib import Path
 from smart_factory.lakehouse import get_spark, stop_spark
-spark = get_spark(master="local[2]", shared=True)
+spark = get_spark(master=os.environ.get("KERNEL_MASTER", "local[2]"), shared=True)
 name = sys.argv[1]
 root = Path(os.environ["SMART_FACTORY_STORAGE_ROOT"])
 source = str(root / ("source-" + name))
@@ -46,8 +46,9 @@ print(json.dumps(report))
 """
 
 
-def kernel(root: Path, name: str, rows: int, *extra: str, idle: str = "60") -> subprocess.Popen[str]:
-    env = {**os.environ, STORAGE_ROOT_ENV: str(root), IDLE_SECONDS_ENV: idle}
+def kernel(root: Path, name: str, rows: int, *extra: str, idle: str = "60", master: str = "local[2]",
+           ) -> subprocess.Popen[str]:  # fmt: skip
+    env = {**os.environ, STORAGE_ROOT_ENV: str(root), IDLE_SECONDS_ENV: idle, "KERNEL_MASTER": master}
     env.pop(SHARED_DRIVER_ENV, None)
     return subprocess.Popen([sys.executable, "-c", KERNEL, name, str(rows), *extra], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
@@ -119,6 +120,10 @@ def test_a_host_leaves_when_idle_or_its_root_goes_and_a_stopped_one_is_replaced(
     assert second["app"] != first["app"]  # a new host, a new application
     host = HostAddress.read(files)
     assert host is not None
+    # A kernel that wants another master meanwhile runs a JVM of its own; the host stays.
+    other = report_of(kernel(root, "other", 3, master="local[1]"))
+    assert other["app"] != second["app"] and other["batches"] == [[other["pid"], 3]]
+    assert HostAddress.read(files) == host and alive(host.pid)
     # Someone stops the shared context from a kernel: the host notices and goes; the next
     # kernel gets a fresh one instead of an error.
     stopper = subprocess.run(

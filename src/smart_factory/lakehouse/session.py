@@ -60,6 +60,12 @@ LAPTOP_DEFAULTS: dict[str, str] = {
     "spark.sql.catalogImplementation": "in-memory",
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+    # Spark keeps the file listings its file indexes make in one cache per JVM (250 MB by
+    # default, outliving stopped sessions), keyed by index: a stream lists its new files
+    # with a new index every micro-batch, so entries are never read again. After the
+    # ingestion benchmark's 20,000-file runs they held 390 MB of a 1g heap, and the next
+    # million-reading update ran out of memory. Delta tables list files from their log.
+    "spark.sql.hive.filesourcePartitionFileCacheSize": "0",
     # Delta rebuilds table state with 50 tasks by default: far too many for small tables.
     "spark.databricks.delta.snapshotPartitions": "2",
     "spark.sql.streaming.forceDeleteTempCheckpointLocation": "true",
@@ -97,9 +103,10 @@ def get_spark(
         return _reuse(running, storage)
     if shared and shared_driver.shared_driver_enabled():
         _ensure_writable(storage)
-        spark = shared_driver.attach(storage, master, dict(conf or {}))
-        _attach(spark, storage)
-        return spark
+        attached = shared_driver.attach(storage, master, dict(conf or {}))
+        if attached is not None:
+            _attach(attached, storage)
+            return attached
     spark_master, master_source = chosen_master(master)
     timeout = executor_timeout()
     check_reachable(spark_master, master_source, timeout)

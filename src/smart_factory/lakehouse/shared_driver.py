@@ -14,7 +14,7 @@ SparkContext and outlives the kernel. Every workshop kernel then attaches to it:
   streaming queries; tables and cached data are shared, as on a cluster.
 
 A host serves one storage root with one master and one set of settings; a kernel that
-asks for others gets a host of its own. It stops once no kernel has been attached for
+asks for others while it runs starts a JVM of its own, as before. It stops once no kernel has been attached for
 ``$SMART_FACTORY_SHARED_DRIVER_IDLE`` seconds (default 600), when its storage root is
 removed, or when someone stops its SparkContext. ``SMART_FACTORY_SHARED_DRIVER=off`` gives
 every kernel its own JVM again; ``smart-factory driver stop`` stops a host by hand.
@@ -129,6 +129,10 @@ def host_key(master: str | None, conf: Mapping[str, str]) -> str:
 
 
 def _alive(pid: int) -> bool:
+    # A host this process started and that has exited is a zombie until reaped: reap it.
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -157,15 +161,19 @@ class _HostGone(Exception):
 _attached: _Attachment | None = None
 
 
-def attach(storage: StoragePaths, master: str | None, conf: Mapping[str, str]) -> Any:
-    """This kernel's Spark session on the storage root's driver host, starting the host if needed."""
+def attach(storage: StoragePaths, master: str | None, conf: Mapping[str, str]) -> Any | None:
+    """This kernel's Spark session on the storage root's driver host, starting the host if needed.
+
+    None when the root's host runs with another master or other settings: the kernels using
+    it keep it, and this one starts a JVM of its own.
+    """
     files = HostFiles.of(storage)
     key = host_key(master, conf)
     with files.start_lock():
         host = HostAddress.read(files)
-        if host is None or host.key != key or not _alive(host.pid):
-            if host is not None and host.key != key and _alive(host.pid):
-                stop_host(files)  # other settings were asked for: this root's host restarts with them
+        if host is not None and host.key != key and _alive(host.pid):
+            return None
+        if host is None or not _alive(host.pid):
             host = _start_host(files, storage, master, conf, key)
         try:
             return _session_on(host, files)
