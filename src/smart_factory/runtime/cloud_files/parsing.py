@@ -39,6 +39,7 @@ TYPED_COLUMN = "_cloud_files_typed"
 FITS_COLUMN = "_cloud_files_fits"
 FIELDS_COLUMN = "_cloud_files_fields"
 PARSED_COLUMN = "_cloud_files_parsed"
+RESCUED_NAMES_COLUMN = "_cloud_files_rescued_names"
 RECORD_COUNT_COLUMN = "_cloud_files_records"
 CHECK_COLUMN = "_cloud_files_new_columns_check"
 NEW_COLUMNS_ERROR = "CLOUD_FILES_NEW_COLUMNS"
@@ -154,6 +155,7 @@ class _Projection:
     fits: Column
     parsed: Column
     fields: Column
+    rescued_names: Column | None  # the fields a record that does not fit has rescued
     columns: list[Column]
     check: Column | None
 
@@ -179,6 +181,8 @@ def project_to_schema(
     )
     with_fits = records.select(*projection.typed).withColumn(FITS_COLUMN, projection.fits)
     parsed = with_fits.withColumn(PARSED_COLUMN, projection.parsed).withColumn(FIELDS_COLUMN, projection.fields)
+    if projection.rescued_names is not None:
+        parsed = parsed.withColumn(RESCUED_NAMES_COLUMN, projection.rescued_names)
     if projection.check is None:
         return parsed.select(*projection.columns)
     # The check is a column the observation below reads, computed in the same pass as the
@@ -230,22 +234,27 @@ def _projection(
     slow_values = {field.name: typed_value(field) for field in fields}
     columns = [F.when(fits, fast_value(field)).otherwise(slow_values[field.name]).alias(field.name) for field in fields]
     if rescued_data_column:
-        mismatched = F.filter(
+        # array_except, not filter(..., isNotNull): a higher-order function evaluates its
+        # argument interpreted, and these lookups and casts are the costly part.
+        no_name = F.array(F.lit(None).cast("string"))
+        mismatched = F.array_except(
             F.array(*[
                 F.when(record_fields[field.name].isNotNull() & slow_values[field.name].isNull(), F.lit(field.name))
                 for field in fields if not isinstance(field.dataType, StringType)
             ] or [F.lit(None).cast("string")]),
-            lambda name: name.isNotNull(),
+            no_name,
         )  # fmt: skip
 
-        def rescued(key: Column, _value: Column) -> Column:
-            known_exactly = F.array_contains(exact_names, key)
-            unknown = ~known_exactly
-            if not rescue_unknown_fields:  # only case mismatches of known names are rescued
-                unknown = unknown & F.array_contains(lower_names, F.lower(key))
-            return unknown | F.array_contains(mismatched, key)
-
-        rescued_names = F.map_keys(F.map_filter(record_fields, rescued))
+        # Spark evaluates a lambda's body element by element, interpreted (and in Spark 4 each
+        # interpreted read of an array element builds a settings object): an expression inside
+        # one (such as `mismatched`) would run again for every key of every record. So the
+        # names are found with whole-array functions, and kept in a column of their own that
+        # the one lambda below only reads.
+        unknown = F.array_except(F.map_keys(record_fields), exact_names)
+        if not rescue_unknown_fields:  # only case mismatches of known names are rescued
+            unknown = F.filter(unknown, lambda key: F.array_contains(lower_names, F.lower(key)))
+        rescued_names_column = F.array_union(unknown, mismatched)
+        rescued_names = F.col(RESCUED_NAMES_COLUMN)
         # Rescued values keep their JSON types (40 stays a number, an object stays an object),
         # so the record is parsed again as variants, but only when something was rescued.
         as_variants = F.from_json(F.col(LINE_COLUMN), "map<string, variant>")
@@ -262,6 +271,8 @@ def _projection(
         )  # fmt: skip
         columns.append(rescued_json.alias(rescued_data_column))
 
+    else:
+        rescued_names_column = None
     check = None
     if fail_on_new_columns_for is not None:
         # A record that fits has no new field; for the others, the keys already read say which.
@@ -284,6 +295,7 @@ def _projection(
         & (F.size(F.array_except(keys, exact_names)) == 0),
         parsed=F.when(~fits, _map_of(F.col(LINE_COLUMN))),
         fields=_last_value_per_key(F.col(PARSED_COLUMN)),
+        rescued_names=rescued_names_column,
         columns=columns,
         check=check,
     )
