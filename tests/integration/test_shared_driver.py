@@ -20,8 +20,7 @@ from smart_factory.lakehouse.shared_driver import IDLE_SECONDS_ENV, SHARED_DRIVE
 # A "kernel": attaches, writes a Delta table, runs a foreachBatch stream over it (a callback
 # from the JVM into this process), waits for the go-ahead file, then reports what it saw.
 KERNEL = """
-import json, os, sys, time
-from collections.abc import Callable
+import json, os, sys, threading, time
 from pathlib import Path
 from smart_factory.lakehouse import get_spark, stop_spark
 spark = get_spark(master=os.environ.get("KERNEL_MASTER", "local[2]"), shared=True)
@@ -37,8 +36,12 @@ query = (spark.readStream.format("delta").load(source).writeStream
 while not (root / "go").exists():
     time.sleep(0.1)
 query.awaitTermination()
+from_a_thread = []  # PySpark's active session is per thread; the kernel's is found from any
+thread = threading.Thread(target=lambda: from_a_thread.append(get_spark(shared=True) is spark))
+thread.start()
+thread.join()
 report = {"pid": os.getpid(), "app": spark.sparkContext.applicationId, "batches": batches,
-          "shuffle": spark.conf.get("spark.sql.shuffle.partitions")}
+          "shuffle": spark.conf.get("spark.sql.shuffle.partitions"), "same_from_a_thread": from_a_thread}
 if len(sys.argv) > 3:  # leave, then come back: a detach must not stop the shared driver
     stop_spark()
     report["app_again"] = get_spark(master="local[2]", shared=True).sparkContext.applicationId
@@ -97,6 +100,7 @@ def test_two_kernels_share_one_driver_and_each_gets_its_own_callbacks(root: Path
     assert a["app"] == b["app"] == a["app_again"]
     assert a["batches"] == [[a["pid"], 7]]  # JSON lists
     assert b["batches"] == [[b["pid"], 11]]
+    assert a["same_from_a_thread"] == b["same_from_a_thread"] == [True]
     assert a["shuffle"] == b["shuffle"] == "4"  # the laptop defaults reach every kernel's session
     # Both kernels have exited: the host stays (warm for the next one) until stopped.
     assert not any((HostFiles.of(StoragePaths(root)).clients).iterdir())

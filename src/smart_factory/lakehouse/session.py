@@ -98,7 +98,7 @@ def get_spark(
     >>> spark.table("smart_factory.silver_readings").count()  # doctest: +SKIP
     """
     storage = StoragePaths.from_env(storage_root)
-    running = SparkSession.getActiveSession()
+    running = SparkSession.getActiveSession() or shared_driver.attached_session()
     if running is not None and not shared_driver.lost_host():
         return _reuse(running, storage)
     if shared and shared_driver.shared_driver_enabled():

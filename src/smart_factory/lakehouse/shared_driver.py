@@ -151,6 +151,7 @@ class _Attachment:
     server: Any  # that server, in the JVM
     gateway: Any  # the kernel's connection through it
     context: Any  # the shared SparkContext, in the JVM
+    session: Any  # this kernel's SparkSession on it
     client_file: Path
 
 
@@ -244,13 +245,18 @@ def _session_on(host: HostAddress, files: HostFiles) -> Any:
     files.clients.mkdir(parents=True, exist_ok=True)
     client_file = files.clients / str(os.getpid())
     client_file.write_text(str(host.pid))
-    _attached = _Attachment(broker, server, gateway, java_context, client_file)
+    _attached = _Attachment(broker, server, gateway, java_context, session, client_file)
     atexit.register(detach)
     return session
 
 
 def is_attached() -> bool:
     return _attached is not None
+
+
+def attached_session() -> Any | None:
+    """This kernel's session on a host, from any thread (PySpark's active session is per thread)."""
+    return _attached.session if _attached is not None else None
 
 
 def lost_host() -> bool:
