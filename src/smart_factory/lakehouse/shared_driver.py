@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -114,7 +115,7 @@ class HostAddress:
         # The secret lets anyone run code in the JVM: readable by this user only.
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as out:
-            json.dump({"pid": self.pid, "port": self.port, "secret": self.secret, "key": self.key}, out)
+            json.dump(dataclasses.asdict(self), out)
         temporary.replace(files.address)
 
 
@@ -150,8 +151,7 @@ class _Attachment:
     broker: Any  # the connection that made the kernel's own Py4J server, kept to shut it down
     server: Any  # that server, in the JVM
     gateway: Any  # the kernel's connection through it
-    context: Any  # the shared SparkContext, in the JVM
-    session: Any  # this kernel's SparkSession on it
+    session: Any  # this kernel's SparkSession on the shared SparkContext
     client_file: Path
 
 
@@ -239,13 +239,12 @@ def _session_on(host: HostAddress, files: HostFiles) -> Any:
         java_import(gateway.jvm, name)
     jvm = gateway.jvm
     host_session = jvm.org.apache.spark.sql.classic.SparkSession.getDefaultSession().get()
-    java_context = host_session.sparkContext()
-    context = SparkContext(gateway=gateway, jsc=jvm.JavaSparkContext(java_context))
+    context = SparkContext(gateway=gateway, jsc=jvm.JavaSparkContext(host_session.sparkContext()))
     session = SparkSession(context, jsparkSession=host_session.newSession())
     files.clients.mkdir(parents=True, exist_ok=True)
     client_file = files.clients / str(os.getpid())
     client_file.write_text(str(host.pid))
-    _attached = _Attachment(broker, server, gateway, java_context, session, client_file)
+    _attached = _Attachment(broker, server, gateway, session, client_file)
     atexit.register(detach)
     return session
 
@@ -264,7 +263,7 @@ def lost_host() -> bool:
     if _attached is None:
         return False
     try:
-        stopped = _attached.context.isStopped()
+        stopped = _attached.session._jsc.sc().isStopped()
     except Exception:  # the connection is gone with the host
         stopped = True
     if stopped:
