@@ -45,6 +45,7 @@ CHECK_COLUMN = "_cloud_files_new_columns_check"
 NEW_COLUMNS_ERROR = "CLOUD_FILES_NEW_COLUMNS"
 _CORRUPT_FIELD = "_cloud_files_corrupt_record"
 _TEXT_COLUMN = "_cloud_files_text"
+_IRREGULAR_COLUMN = "_cloud_files_irregular_records"
 _WHITESPACE = " \t\r\n"
 # Types Spark's JSON parser reads exactly as a safe cast of the value's text would; other
 # types (timestamps, decimals, …) are parsed as text and cast, so both paths agree.
@@ -52,39 +53,16 @@ _PARSED_AS_TYPED = (StringType, BooleanType, IntegerType, LongType, FloatType, D
 
 
 def split_into_records(files: DataFrame, encoding: str, multiline: bool = False) -> DataFrame:
-    """One row per file with ``LINE_COLUMN`` holding the array of its records' JSON texts.
+    """One row per file: its path, its text and ``RECORD_COUNT_COLUMN``, its number of records.
 
-    A file whose text starts with ``[`` is one JSON array of records; with ``multiLine`` a
-    file is one JSON document (an object, or an array of them); otherwise JSON Lines.
+    :func:`explode_lines` then gives one row per record. A file whose text starts with ``[``
+    is one JSON array of records; with ``multiLine`` a file is one JSON document (an object,
+    or an array of them); otherwise JSON Lines.
     """
-    decoded = F.decode(F.col("content"), encoding)
-    # Whole-file string functions that work on Spark's bytes (no regular expressions, which
-    # copy the whole file into a Java string first). The text is its own column: the
-    # higher-order functions below are evaluated without common-subexpression elimination,
-    # so an inline expression would decode the file once per use.
-    text = F.col(_TEXT_COLUMN)
-    is_array = F.ltrim(text, F.lit(_WHITESPACE)).startswith("[")
-    # A broken array is kept as a single unparseable record, so it is seen, not lost.
-    array_elements = F.coalesce(F.from_json(text, ArrayType(StringType())), F.array(text))
-    lines = F.split(text, "\n")
-    # Blank lines (and a file of whitespace only) hold no record. Spark interprets lambdas
-    # element by element (no code generation), which doubled the cost of a large file: so
-    # empty lines are removed without one, and the lambda runs only for files that may hold
-    # a line of whitespace or Windows line endings (any line starting with whitespace).
-    # (``contains`` scans bytes; ``instr`` walks characters and was ten times slower.)
-    may_need_trimming = (
-        text.contains("\r")
-        | text.contains("\n ")
-        | text.contains("\n\t")
-        | text.startswith(" ")
-        | text.startswith("\t")
-    )
-    if multiline:
-        lines = _without_blanks(F.array(text))
-    else:
-        trimmed = _without_blanks(F.transform(lines, lambda line: F.rtrim(line, F.lit("\r"))))
-        lines = F.when(may_need_trimming, trimmed).otherwise(F.array_remove(lines, ""))
-    records = F.when(is_array, _without_blanks(array_elements)).otherwise(lines)
+    decoded = _decode(F.col("content"), encoding)
+    # The text is its own column: the higher-order functions in _irregular_records are
+    # evaluated without common-subexpression elimination, so an inline expression would
+    # decode the file once per use.
     files = files.select(
         "_metadata",
         F.when(decoded.startswith("\ufeff"), F.substring(decoded, 2, 2**31 - 1)).otherwise(decoded).alias(_TEXT_COLUMN),
@@ -93,19 +71,64 @@ def split_into_records(files: DataFrame, encoding: str, multiline: bool = False)
     # "line%202.json"), not as binaryFile's decoded `path`, so rescued data, the per-file
     # metrics, _metadata and the checkpoint agree on every file, odd characters and all.
     file_path = F.col("_metadata.file_path").alias("path")
-    return files.select(file_path, records.alias(LINE_COLUMN)).withColumn(RECORD_COUNT_COLUMN, F.size(LINE_COLUMN))
+    irregular = _irregular_records(F.col(_TEXT_COLUMN), multiline).alias(_IRREGULAR_COLUMN)
+    files = files.select(file_path, _TEXT_COLUMN, irregular)
+    return files.withColumn(RECORD_COUNT_COLUMN, F.size(_records()))
+
+
+def explode_lines(files: DataFrame) -> DataFrame:
+    """One row per record, from :func:`split_into_records`'s files: its file and its JSON text."""
+    # explode_outer, then drop the null a file without records gives: for a plain explode
+    # Spark infers a "has elements" filter and pushes it below the split, splitting twice.
+    exploded = files.select(F.col("path"), F.explode_outer(_records()).alias(LINE_COLUMN))
+    return exploded.where(F.col(LINE_COLUMN).isNotNull())
+
+
+def _records() -> Column:
+    # The lines of a plain JSON Lines file are split where they are exploded (and again where
+    # they are counted): an array of a hundred thousand lines copied into a row and read back
+    # cost more than splitting twice, and this expression has no lambda, so Spark generates
+    # code for it.
+    plain_lines = F.array_remove(F.split(F.col(_TEXT_COLUMN), "\n"), "")
+    return F.coalesce(F.col(_IRREGULAR_COLUMN), plain_lines)
+
+
+def _irregular_records(text: Column, multiline: bool) -> Column:
+    """The records of a file that is not plain JSON Lines; null for a plain JSON Lines file."""
+    # Whole-file string functions that work on Spark's bytes (no regular expressions, which
+    # copy the whole file into a Java string first).
+    starts_with_whitespace = functools.reduce(
+        lambda found, space: found | text.startswith(space), _WHITESPACE[1:], text.startswith(_WHITESPACE[0])
+    )
+    # (ltrim copies the whole text, so only a file that starts with whitespace is trimmed.)
+    is_array = F.when(starts_with_whitespace, F.ltrim(text, F.lit(_WHITESPACE)).startswith("[")).otherwise(
+        text.startswith("[")
+    )
+    # A broken array is kept as a single unparseable record, so it is seen, not lost.
+    array_elements = _without_blanks(F.coalesce(F.from_json(text, ArrayType(StringType())), F.array(text)))
+    if multiline:
+        return F.when(is_array, array_elements).otherwise(_without_blanks(F.array(text)))
+    # Blank lines (and a file of whitespace only) hold no record. Spark interprets lambdas
+    # element by element (no code generation), which doubled the cost of a large file: so
+    # only a file that may hold a line of whitespace or Windows line endings (any line
+    # starting with whitespace) has its lines trimmed.
+    # (``contains`` scans bytes; ``instr`` walks characters and was ten times slower.)
+    may_need_trimming = text.contains("\r") | text.contains("\n ") | text.contains("\n\t") | starts_with_whitespace
+    trimmed = _without_blanks(F.transform(F.split(text, "\n"), lambda line: F.rtrim(line, F.lit("\r"))))
+    return F.when(is_array, array_elements).when(may_need_trimming, trimmed)
+
+
+def _decode(content: Column, encoding: str) -> Column:
+    """The file's text; bytes that are not valid in ``encoding`` become U+FFFD."""
+    if encoding.replace("-", "").upper() == "UTF8":
+        # Spark strings are UTF-8 already: validating the bytes in place is a single scan,
+        # where decode copies the whole file through a Java string and back.
+        return F.make_valid_utf8(content.cast("string"))
+    return F.decode(content, encoding)
 
 
 def _without_blanks(records: Column) -> Column:
     return F.filter(records, lambda record: F.length(F.trim(record, F.lit(_WHITESPACE))) > 0)
-
-
-def explode_lines(files_with_records: DataFrame) -> DataFrame:
-    """One row per record: its file and its JSON text."""
-    # explode_outer, then drop the null a file without records gives: for a plain explode
-    # Spark infers a "has elements" filter and pushes it below the split, splitting twice.
-    exploded = files_with_records.select(F.col("path"), F.explode_outer(LINE_COLUMN).alias(LINE_COLUMN))
-    return exploded.where(F.col(LINE_COLUMN).isNotNull())
 
 
 def object_keys(line: Column) -> Column:
@@ -141,6 +164,18 @@ def cast_text(raw: Column, data_type: DataType) -> Column:
 def typed_value(field: StructField) -> Column:
     """The field's value from the record's map, cast safely to the schema's type."""
     return cast_text(F.col(FIELDS_COLUMN)[field.name], field.dataType)
+
+
+def _known_keys(keys: Column, fields: list[StructField]) -> Column:
+    """How many of the schema's fields are among ``keys``: all of them (``size(keys)``) when the record fits.
+
+    A repeated key makes the sizes differ too, and null keys (not an object) compare null.
+    One ``array_contains`` per field, not ``array_except``: for strings Spark runs the
+    latter interpreted, building a hash set and a settings object for every record.
+    """
+    return functools.reduce(
+        lambda total, field: total + F.array_contains(keys, field.name).cast("int"), fields, F.lit(0)
+    )
 
 
 def _parsed_as_typed(data_type: DataType) -> bool:
@@ -253,7 +288,7 @@ def _projection(
         unknown = F.array_except(F.map_keys(record_fields), exact_names)
         if not rescue_unknown_fields:  # only case mismatches of known names are rescued
             unknown = F.filter(unknown, lambda key: F.array_contains(lower_names, F.lower(key)))
-        rescued_names_column = F.array_union(unknown, mismatched)
+        rescued_names_column = F.when(~fits, F.array_union(unknown, mismatched))
         rescued_names = F.col(RESCUED_NAMES_COLUMN)
         # Rescued values keep their JSON types (40 stays a number, an object stays an object),
         # so the record is parsed again as variants, but only when something was rescued.
@@ -292,7 +327,7 @@ def _projection(
         typed=typed,
         fits=F.col(f"{TYPED_COLUMN}.{_CORRUPT_FIELD}").isNull()
         & keys.isNotNull()
-        & (F.size(F.array_except(keys, exact_names)) == 0),
+        & (_known_keys(keys, fields) == F.size(keys)),
         parsed=F.when(~fits, _map_of(F.col(LINE_COLUMN))),
         fields=_last_value_per_key(F.col(PARSED_COLUMN)),
         rescued_names=rescued_names_column,
