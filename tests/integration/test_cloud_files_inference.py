@@ -207,3 +207,16 @@ def test_inferring_without_a_schema_location_is_a_clear_error(spark, tmp_path) -
     land(tmp_path / "landing", "a.json", jsonl({"device_id": "DEV-1"}))
     with pytest.raises(CloudFilesError, match="needs cloudFiles.schemaLocation"):
         auto_loader(spark, tmp_path / "landing", None)()
+
+
+def test_a_key_spelt_two_ways_keeps_the_spelling_most_records_use_however_often_one_repeats_it(
+    spark, tmp_path
+) -> None:
+    landing = tmp_path / "landing"
+    # One record repeats Device_ID three times; two records spell it device_id once each.
+    repeated = '{"Device_ID": "DEV-X", "Device_ID": "DEV-Y", "Device_ID": "DEV-Z"}\n'
+    land(landing, "readings.json", repeated + jsonl({"device_id": "DEV-1"}, {"device_id": "DEV-2"}))
+
+    schema = auto_loader(spark, landing, tmp_path / "schema")().schema
+
+    assert schema.names == ["device_id", "_rescued_data"]

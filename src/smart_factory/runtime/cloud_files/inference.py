@@ -24,7 +24,6 @@ from smart_factory.runtime.cloud_files.parsing import (
     KEYS_COLUMN,
     LINE_COLUMN,
     explode_lines,
-    object_keys,
     split_into_records,
 )
 
@@ -98,10 +97,15 @@ def _files_under(folder: Path, recursive: bool) -> list[Path]:
 
 
 def records_of(spark: SparkSession, files: list[str], encoding: str, multiline: bool = False) -> DataFrame:
-    """The JSON objects in ``files``: each one's text and its top-level keys."""
+    """The records in ``files``: each one's text and its top-level keys (null when it is not a JSON object).
+
+    A key an object repeats is listed each time. The keys are neither de-duplicated nor
+    filtered here: for strings Spark runs ``array_distinct`` interpreted, and a filter on
+    the keys would be pushed below their projection and parse every record twice.
+    """
     binary = spark.read.format("binaryFile").schema(BINARY_FILE_SCHEMA).load(files)
     lines = explode_lines(split_into_records(binary, encoding, multiline))
-    return lines.withColumn(KEYS_COLUMN, object_keys(F.col(LINE_COLUMN))).where(F.col(KEYS_COLUMN).isNotNull())
+    return lines.withColumn(KEYS_COLUMN, F.json_object_keys(F.col(LINE_COLUMN)))
 
 
 def infer_schema(
@@ -122,10 +126,10 @@ def infer_schema(
     # Records are counted per set of keys first, so the few distinct sets reach the driver.
     key_counts: dict[str, int] = {}
     for row in records.groupBy(KEYS_COLUMN).count().collect():
-        for name in row[KEYS_COLUMN]:
+        for name in dict.fromkeys(row[KEYS_COLUMN] or ()):  # each key once per record
             key_counts[name] = key_counts.get(name, 0) + row["count"]
     if infer_column_types:
-        inferred = _infer_types(spark, records)
+        inferred = _infer_types(spark, records.where(F.col(KEYS_COLUMN).isNotNull()))
         fields = [field for field in inferred.fields if field.name in key_counts]
     else:
         fields = [StructField(name, StringType()) for name in key_counts]

@@ -131,11 +131,6 @@ def _without_blanks(records: Column) -> Column:
     return F.filter(records, lambda record: F.length(F.trim(record, F.lit(_WHITESPACE))) > 0)
 
 
-def object_keys(line: Column) -> Column:
-    """The record's top-level keys, each once; null when it is not a JSON object."""
-    return F.array_distinct(F.json_object_keys(line))
-
-
 def _map_of(line: Column) -> Column:
     return F.from_json(line, MapType(StringType(), StringType()))
 
