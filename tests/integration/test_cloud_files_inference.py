@@ -17,7 +17,7 @@ from cloud_files_support import BASE_MTIME, auto_loader, collect_available, json
 from pyspark.sql.types import DoubleType, StructType
 
 from smart_factory.errors import CloudFilesError
-from smart_factory.runtime.cloud_files import SchemaStore
+from smart_factory.runtime.cloud_files import SchemaStore, inference
 
 READING = {
     "device_id": "DEV-001",
@@ -220,3 +220,31 @@ def test_a_key_spelt_two_ways_keeps_the_spelling_most_records_use_however_often_
     schema = auto_loader(spark, landing, tmp_path / "schema")().schema
 
     assert schema.names == ["device_id", "_rescued_data"]
+
+
+@pytest.mark.parametrize("infer_column_types", [False, True])
+def test_spark_s_one_pass_inference_finds_what_counting_each_record_s_keys_finds(
+    spark, tmp_path, infer_column_types
+) -> None:
+    landing = tmp_path / "landing"
+    land(landing, "a.json", jsonl(READING, {"device_id": "DEV-2", "firmware": None}, {"note": "x\": 1"}))
+    land(landing, "b.json", "\n  \n" + jsonl({"device_id": "DEV-3", "errors": [1, 2]}) + "\t\n")
+    files = [str(path) for path in sorted(landing.iterdir())]
+
+    one_pass = inference._fields_by_spark(spark, files, infer_column_types)
+    counted = inference._fields_by_key_counts(spark, files, infer_column_types, "UTF-8", multiline=False)
+
+    assert one_pass is not None
+    assert sorted(one_pass, key=lambda field: field.name) == sorted(counted, key=lambda field: field.name)
+
+
+def test_spark_s_one_pass_inference_steps_aside_where_only_counting_records_is_right(spark, tmp_path) -> None:
+    cases = {
+        "pretty-printed array": json.dumps([{"device_id": "DEV-1"}], indent=2),
+        "two spellings": jsonl({"device_id": "DEV-1"}, {"Device_ID": "DEV-2"}),
+        "a line that is not JSON": jsonl({"device_id": "DEV-1"}) + "not json\n",
+    }
+    for name, text in cases.items():
+        folder = tmp_path / name.replace(" ", "_")
+        land(folder, "f.json", text)
+        assert inference._fields_by_spark(spark, [str(folder / "f.json")], False) is None, name

@@ -24,12 +24,14 @@ from smart_factory.runtime.cloud_files.parsing import (
     KEYS_COLUMN,
     LINE_COLUMN,
     explode_lines,
+    is_utf8,
     split_into_records,
 )
 
 DEFAULT_SAMPLE_FILES = 1000
 DEFAULT_SAMPLE_BYTES = 50 * 1024**3
 _SAMPLE_SIZE_CONF = "spark.databricks.cloudFiles.schemaInference.sampleSize.{}"
+_CORRUPT_RECORD = "_cloud_files_unreadable"
 
 
 def sample_size_conf(spark: SparkSession, limit: str) -> int:
@@ -121,6 +123,39 @@ def infer_schema(
 
     ``only_columns`` limits the result to those names (used when new columns arrive).
     """
+    fields = None if multiline or not is_utf8(encoding) else _fields_by_spark(spark, files, infer_column_types)
+    if fields is None:
+        fields = _fields_by_key_counts(spark, files, infer_column_types, encoding, multiline)
+    fields = sorted(fields, key=lambda field: field.name)
+    if only_columns is not None:
+        fields = [field for field in fields if field.name in only_columns]
+    return StructType(fields)
+
+
+def _fields_by_spark(spark: SparkSession, files: list[str], infer_column_types: bool) -> list[StructField] | None:
+    """The fields Spark's own JSON inference finds: one pass over the bytes, for plain JSON Lines.
+
+    None when it cannot stand for the record-by-record count: a record Spark could not read
+    (a pretty-printed array, a line that is not JSON, bytes that are not UTF-8), or a key
+    spelt in two ways, where the spelling most records use wins. Spark merges spellings
+    unless case-sensitive, so it runs in a session of its own that is.
+    """
+    session = spark.newSession()
+    session.conf.set("spark.sql.caseSensitive", "true")
+    reader = session.read.option("inferTimestamp", "false").option("columnNameOfCorruptRecord", _CORRUPT_RECORD)
+    try:
+        schema = reader.json(files).schema
+    except Exception:  # a file gone or unreadable: the record-by-record path says which
+        return None
+    names = schema.names
+    if _CORRUPT_RECORD in names or len({name.lower() for name in names}) < len(names):
+        return None
+    return [StructField(field.name, field.dataType if infer_column_types else StringType()) for field in schema.fields]
+
+
+def _fields_by_key_counts(
+    spark: SparkSession, files: list[str], infer_column_types: bool, encoding: str, multiline: bool
+) -> list[StructField]:
     records = records_of(spark, files, encoding, multiline)
     # Names only, from the keys (values are not decoded): enough unless types are inferred.
     # Records are counted per set of keys first, so the few distinct sets reach the driver.
@@ -133,10 +168,7 @@ def infer_schema(
         fields = [field for field in inferred.fields if field.name in key_counts]
     else:
         fields = [StructField(name, StringType()) for name in key_counts]
-    fields = sorted(_most_common_spelling(fields, key_counts), key=lambda field: field.name)
-    if only_columns is not None:
-        fields = [field for field in fields if field.name in only_columns]
-    return StructType(fields)
+    return _most_common_spelling(fields, key_counts)
 
 
 def _infer_types(spark: SparkSession, records: DataFrame) -> StructType:

@@ -118,9 +118,13 @@ def _irregular_records(text: Column, multiline: bool) -> Column:
     return F.when(is_array, array_elements).when(may_need_trimming, trimmed)
 
 
+def is_utf8(encoding: str) -> bool:
+    return encoding.replace("-", "").upper() == "UTF8"
+
+
 def _decode(content: Column, encoding: str) -> Column:
     """The file's text; bytes that are not valid in ``encoding`` become U+FFFD."""
-    if encoding.replace("-", "").upper() == "UTF8":
+    if is_utf8(encoding):
         # Spark strings are UTF-8 already: validating the bytes in place is a single scan,
         # where decode copies the whole file through a Java string and back.
         return F.make_valid_utf8(content.cast("string"))
