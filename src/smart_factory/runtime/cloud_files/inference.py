@@ -32,6 +32,8 @@ DEFAULT_SAMPLE_FILES = 1000
 DEFAULT_SAMPLE_BYTES = 50 * 1024**3
 _SAMPLE_SIZE_CONF = "spark.databricks.cloudFiles.schemaInference.sampleSize.{}"
 _CORRUPT_RECORD = "_cloud_files_unreadable"
+# Both ways of inferring leave timestamps as strings, as Auto Loader's JSON inference does.
+_JSON_INFERENCE_OPTIONS = {"inferTimestamp": "false"}
 
 
 def sample_size_conf(spark: SparkSession, limit: str) -> int:
@@ -142,7 +144,7 @@ def _fields_by_spark(spark: SparkSession, files: list[str], infer_column_types: 
     """
     session = spark.newSession()
     session.conf.set("spark.sql.caseSensitive", "true")
-    reader = session.read.option("inferTimestamp", "false").option("columnNameOfCorruptRecord", _CORRUPT_RECORD)
+    reader = session.read.options(**_JSON_INFERENCE_OPTIONS, columnNameOfCorruptRecord=_CORRUPT_RECORD)
     try:
         schema = reader.json(files).schema
     except Exception:  # a file gone or unreadable: the record-by-record path says which
@@ -175,7 +177,7 @@ def _infer_types(spark: SparkSession, records: DataFrame) -> StructType:
     # Spark's own JSON inference over the record texts, run in the JVM (no Python per row).
     texts = records.select(LINE_COLUMN)._jdf
     as_strings = getattr(texts, "as")(spark._jvm.org.apache.spark.sql.Encoders.STRING())
-    inferred = spark._jsparkSession.read().option("inferTimestamp", "false").json(as_strings).schema()
+    inferred = spark._jsparkSession.read().options(_JSON_INFERENCE_OPTIONS).json(as_strings).schema()
     return StructType.fromJson(json.loads(inferred.json()))
 
 
