@@ -71,11 +71,11 @@ def build_class_archive() -> Path | None:
     file into place. Returns the archive, or None when it could not be built (the reason
     is printed; Spark simply starts without one).
     """
-    from smart_factory.lakehouse.delta_jars import delta_jars
+    from smart_factory.lakehouse.helper_jar import session_jars
     from smart_factory.lakehouse.java import check_java
 
     java = check_java()
-    target = archive_file(java, delta_jars())
+    target = archive_file(java, session_jars(java))
     if _verified(target):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

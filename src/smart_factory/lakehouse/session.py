@@ -23,7 +23,7 @@ from smart_factory.errors import EnvironmentProblem, SmartFactoryError, StorageN
 from smart_factory.lakehouse import shared_driver
 from smart_factory.lakehouse.catalog import ensure_schema, register_tables
 from smart_factory.lakehouse.class_archive import archive_java_options
-from smart_factory.lakehouse.delta_jars import delta_jars
+from smart_factory.lakehouse.helper_jar import session_jars
 from smart_factory.lakehouse.java import check_java
 from smart_factory.lakehouse.masters import (
     Master,
@@ -112,7 +112,7 @@ def get_spark(
     check_reachable(spark_master, master_source, timeout)
     _ensure_writable(storage)
     java = check_java()
-    jars = delta_jars()
+    jars = session_jars(java)
     builder = SparkSession.builder.master(spark_master.url).appName(app_name)
     for key, value in _session_conf(storage, jars, dict(conf or {}), archive_java_options(java, jars)).items():
         builder = builder.config(key, value)

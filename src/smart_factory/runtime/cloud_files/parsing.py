@@ -8,6 +8,12 @@ case, a value of the wrong type, text that is not a JSON object) takes the slowe
 is parsed again as a ``MAP<STRING, STRING>``, columns are taken from that map with safe
 casts, and whatever does not fit goes to the rescued-data column with the file's path; a
 record that is not JSON at all is kept there whole. Nothing is dropped silently.
+
+The fast path's parse is the project's JVM record parser (``java/RecordParser.java``, see
+:mod:`smart_factory.lakehouse.helper_jar`) when the session has it: it types a record and
+tells whether it fits in one pass over its bytes. Without it (no JDK to compile it, or
+``JVM_RECORD_PARSER_CONF`` set to false) Spark's ``from_json`` and ``json_object_keys`` do
+the same in two. Both give the same rows; the tests run both.
 """
 
 from __future__ import annotations
@@ -16,8 +22,12 @@ import functools
 import json
 from dataclasses import dataclass
 
-from pyspark.sql import Column, DataFrame
+from py4j.java_gateway import JavaClass
+from pyspark import SparkContext
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.classic.column import Column as ClassicColumn
+from pyspark.sql.classic.column import _to_seq
 from pyspark.sql.types import (
     ArrayType,
     BooleanType,
@@ -47,9 +57,17 @@ _CORRUPT_FIELD = "_cloud_files_corrupt_record"
 _TEXT_COLUMN = "_cloud_files_text"
 _IRREGULAR_COLUMN = "_cloud_files_irregular_records"
 _WHITESPACE = " \t\r\n"
+# A session setting: "false" makes the fast path use Spark's from_json even with the JVM parser there.
+JVM_RECORD_PARSER_CONF = "smart_factory.cloudFiles.jvmRecordParser"
+_JVM_RECORD_PARSER_CLASS = "smartfactory.cloudfiles.RecordParser"
+# How the JVM record parser names the Spark types it reads itself (see RecordParser.java).
+_JVM_KINDS = {
+    StringType: "string", BooleanType: "boolean", IntegerType: "int",
+    LongType: "long", FloatType: "float", DoubleType: "double",
+}  # fmt: skip
 # Types Spark's JSON parser reads exactly as a safe cast of the value's text would; other
 # types (timestamps, decimals, …) are parsed as text and cast, so both paths agree.
-_PARSED_AS_TYPED = (StringType, BooleanType, IntegerType, LongType, FloatType, DoubleType)
+_PARSED_AS_TYPED = tuple(_JVM_KINDS)
 
 
 def split_into_records(files: DataFrame, encoding: str, multiline: bool = False) -> DataFrame:
@@ -209,10 +227,12 @@ def project_to_schema(
     """
     # Building these columns takes hundreds of calls into the JVM; columns are unresolved
     # expressions, so a run that builds the same stream again reuses them.
-    gateway = id(records.sparkSession.sparkContext._gateway)
+    spark = records.sparkSession
+    gateway = id(spark.sparkContext._gateway)
     projection = _projection(
-        schema.json(), rescued_data_column, rescue_unknown_fields, fail_on_new_columns_for, gateway
-    )
+        schema.json(), rescued_data_column, rescue_unknown_fields, fail_on_new_columns_for,
+        uses_jvm_record_parser(spark), gateway,
+    )  # fmt: skip
     with_fits = records.select(*projection.typed).withColumn(FITS_COLUMN, projection.fits)
     parsed = with_fits.withColumn(PARSED_COLUMN, projection.parsed).withColumn(FIELDS_COLUMN, projection.fields)
     if projection.rescued_names is not None:
@@ -229,12 +249,45 @@ def project_to_schema(
     return observed.drop(CHECK_COLUMN)
 
 
+def uses_jvm_record_parser(spark: SparkSession) -> bool:
+    """Whether this session parses records with the JVM record parser (it has the class, not switched off)."""
+    if spark.conf.get(JVM_RECORD_PARSER_CONF, "true").strip().lower() == "false":
+        return False
+    return _jvm_record_parser_loaded(id(spark.sparkContext._gateway))
+
+
+@functools.lru_cache(maxsize=8)
+def _jvm_record_parser_loaded(_gateway: int) -> bool:
+    found = SparkContext._jvm
+    for part in _JVM_RECORD_PARSER_CLASS.split("."):
+        found = getattr(found, part)
+    return isinstance(found, JavaClass)
+
+
+def _jvm_parsed(line: Column, schema: StructType) -> Column:
+    """The record as ``schema`` when it fits it, else null: one pass of the JVM record parser."""
+    jvm = SparkContext._jvm
+    gateway = SparkContext._gateway
+
+    def java_strings(values: list[str]) -> object:
+        array = gateway.new_array(jvm.java.lang.String, len(values))
+        for index, value in enumerate(values):
+            array[index] = value
+        return array
+
+    kinds = [_JVM_KINDS[type(field.dataType)] for field in schema.fields]
+    parser = jvm.smartfactory.cloudfiles.RecordParser(java_strings(schema.names), java_strings(kinds))
+    udf = parser.asFunction(jvm.org.apache.spark.sql.types.DataType.fromJson(schema.json()))
+    return ClassicColumn(udf.apply(_to_seq(SparkContext._active_spark_context, [line.cast("binary")._jc])))
+
+
 @functools.lru_cache(maxsize=64)
 def _projection(
     schema_json: str,
     rescued_data_column: str | None,
     rescue_unknown_fields: bool,
     fail_on_new_columns_for: str | None,
+    jvm_record_parser: bool,
     _gateway: int,
 ) -> _Projection:
     schema = StructType.fromJson(json.loads(schema_json))
@@ -242,21 +295,30 @@ def _projection(
     exact_names = F.array(*[F.lit(field.name) for field in fields]) if fields else F.array().cast("array<string>")
     lower_names = F.array(*[F.lit(field.name.lower()) for field in fields]) if fields else exact_names
 
-    # The fast path: one typed parse, and the keys to tell whether the record fits.
-    typed_schema = StructType(
-        [
-            StructField(field.name, field.dataType if _parsed_as_typed(field.dataType) else StringType())
-            for field in fields
+    # The fast path: one typed parse, and whether the record fits.
+    typed_schema = StructType([
+        StructField(field.name, field.dataType if _parsed_as_typed(field.dataType) else StringType())
+        for field in fields
+    ])  # fmt: skip
+    if jvm_record_parser:
+        typed = [F.col("path"), F.col(LINE_COLUMN), _jvm_parsed(F.col(LINE_COLUMN), typed_schema).alias(TYPED_COLUMN)]
+        fits_test = F.col(TYPED_COLUMN).isNotNull()
+        keys = F.json_object_keys(LINE_COLUMN)  # only read for records that do not fit
+    else:
+        with_corrupt = StructType([*typed_schema.fields, StructField(_CORRUPT_FIELD, StringType())])
+        options = {"columnNameOfCorruptRecord": _CORRUPT_FIELD}
+        typed = [
+            F.col("path"),
+            F.col(LINE_COLUMN),
+            F.from_json(LINE_COLUMN, with_corrupt, options).alias(TYPED_COLUMN),
+            F.json_object_keys(LINE_COLUMN).alias(KEYS_COLUMN),
         ]
-        + [StructField(_CORRUPT_FIELD, StringType())]
-    )
-    typed = [
-        F.col("path"),
-        F.col(LINE_COLUMN),
-        F.from_json(LINE_COLUMN, typed_schema, {"columnNameOfCorruptRecord": _CORRUPT_FIELD}).alias(TYPED_COLUMN),
-        F.json_object_keys(LINE_COLUMN).alias(KEYS_COLUMN),
-    ]
-    keys = F.col(KEYS_COLUMN)
+        keys = F.col(KEYS_COLUMN)
+        fits_test = (
+            F.col(f"{TYPED_COLUMN}.{_CORRUPT_FIELD}").isNull()
+            & keys.isNotNull()
+            & (_known_keys(keys, fields) == F.size(keys))
+        )
     fits = F.col(FITS_COLUMN)
     # The slow path: only records that do not fit are parsed again, as a map.
     record_fields = F.col(FIELDS_COLUMN)
@@ -324,9 +386,7 @@ def _projection(
         check = F.when(~fits & (F.size(new_names) > 0), error)
     return _Projection(
         typed=typed,
-        fits=F.col(f"{TYPED_COLUMN}.{_CORRUPT_FIELD}").isNull()
-        & keys.isNotNull()
-        & (_known_keys(keys, fields) == F.size(keys)),
+        fits=fits_test,
         parsed=F.when(~fits, _map_of(F.col(LINE_COLUMN))),
         fields=_last_value_per_key(F.col(PARSED_COLUMN)),
         rescued_names=rescued_names_column,

@@ -1,0 +1,116 @@
+"""The project's own JVM classes (``*.java`` in the package), compiled once into a cached jar.
+
+One hot path is cheaper in the JVM than as Spark expressions: the ``cloudFiles`` source's
+per-record JSON parse (``runtime/cloud_files/java/RecordParser.java``). The sources ship
+with the package and are compiled on first use, with the JDK's ``javac`` against PySpark's
+own jars, into a jar under the cache folder whose name carries a key of the sources, the
+``javac`` and PySpark; sessions then load it with ``spark.jars`` (a cluster's executors
+fetch it from the driver). Compiling takes a few seconds; ``make install`` does it.
+
+The jar speeds things up and changes no result: without a JDK (a Java *runtime* has no
+``javac``), or with ``SMART_FACTORY_HELPER_JAR=off``, there is no jar, a notice says so,
+and the same work runs as Spark expressions.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pyspark
+
+from smart_factory.lakehouse.delta_jars import cache_root, delta_jars
+from smart_factory.lakehouse.java import JavaRuntime
+
+HELPER_JAR_ENV = "SMART_FACTORY_HELPER_JAR"
+_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+_COMPILE_TIMEOUT_SECONDS = 180
+# Spark 4 runs on Java 17 and later: classes for 17 load on every runtime it supports.
+_JAVA_RELEASE = "17"
+_FALLBACK = "Spark expressions do their work instead (same results, slower)."
+
+
+def java_sources() -> list[Path]:
+    return sorted(_PACKAGE_ROOT.rglob("*.java"))
+
+
+def session_jars(java: JavaRuntime) -> list[Path]:
+    """Every jar a session loads: Delta Lake's and the project's helpers."""
+    return [*delta_jars(), *helper_jars(java.executable)]
+
+
+def helper_jars(java_executable: Path) -> list[Path]:
+    """The compiled helper jar (built now if needed) as a list, or ``[]`` when there is none."""
+    if os.environ.get(HELPER_JAR_ENV, "").lower() in ("off", "0", "false", "no"):
+        return []
+    javac = find_javac(java_executable)
+    if javac is None:
+        _notice_once(
+            "No JDK compiler (javac) next to the Java runtime or on PATH: cloudFiles parses JSON with "
+            "Spark's from_json instead of its own JVM parser (same results, about twice the time). "
+            "Install a JDK (e.g. openjdk-17-jdk-headless) for the faster path."
+        )
+        return []
+    jar = build_helper_jar(javac)
+    return [jar] if jar is not None else []
+
+
+def find_javac(java_executable: Path) -> Path | None:
+    """``javac`` from the same JDK as ``java_executable`` when it has one, else the one on PATH."""
+    beside = Path(os.path.realpath(java_executable)).parent / "javac"
+    if os.access(beside, os.X_OK):
+        return beside
+    on_path = shutil.which("javac")
+    return Path(on_path) if on_path else None
+
+
+def build_helper_jar(javac: Path, sources: list[Path] | None = None, cache: Path | None = None) -> Path | None:
+    """The jar of ``sources`` compiled by ``javac``: from the cache, else compiled now (None if that fails)."""
+    sources = java_sources() if sources is None else sources
+    target = (cache or cache_root() / "helper-jars") / f"smart-factory-helpers-{_key(javac, sources)}.jar"
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    spark_jars = Path(pyspark.__file__).parent / "jars"
+    with tempfile.TemporaryDirectory(prefix="helper-jar-") as work:
+        classes = Path(work) / "classes"
+        command = [str(javac), "--release", _JAVA_RELEASE, "-nowarn", "-encoding", "UTF-8",
+                   "-cp", str(spark_jars / "*"), "-d", str(classes), *map(str, sources)]  # fmt: skip
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=_COMPILE_TIMEOUT_SECONDS)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            _notice_once(f"Could not compile the project's JVM helpers with {javac} ({error}); {_FALLBACK}")
+            return None
+        if result.returncode != 0:
+            reason = " ".join((result.stderr or result.stdout).strip().splitlines()[:3])
+            _notice_once(f"Could not compile the project's JVM helpers with {javac}: {reason}; {_FALLBACK}")
+            return None
+        partial = Path(work) / target.name
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as jar:
+            for class_file in sorted(classes.rglob("*.class")):
+                jar.write(class_file, class_file.relative_to(classes).as_posix())
+        temporary = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        shutil.move(partial, temporary)
+        os.replace(temporary, target)  # whole or not at all, even with two builds at once
+    return target
+
+
+def _key(javac: Path, sources: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for part in (os.path.realpath(javac), pyspark.__version__, _JAVA_RELEASE):
+        digest.update(part.encode() + b"\0")
+    for source in sources:
+        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+@functools.cache
+def _notice_once(message: str) -> None:
+    print(message, file=sys.stderr)
