@@ -16,13 +16,14 @@ from pyspark.sql.types import StructType
 
 from smart_factory.lakehouse.helper_jar import find_javac
 from smart_factory.lakehouse.java import check_java
+from smart_factory.runtime.cloud_files.jvm_parsing import JVM_PARSING_CONF, jvm_parsed, uses_jvm_parsing
 from smart_factory.runtime.cloud_files.parsing import (
-    JVM_RECORD_PARSER_CONF,
     LINE_COLUMN,
+    RECORD_COUNT_COLUMN,
     TYPED_COLUMN,
-    _jvm_parsed,
+    explode_lines,
     project_to_schema,
-    uses_jvm_record_parser,
+    split_into_records,
 )
 
 SCHEMA = (
@@ -73,23 +74,23 @@ def records(spark: SparkSession) -> DataFrame:
 
 @pytest.fixture
 def jvm_parser_off(spark: SparkSession) -> Iterator[None]:
-    spark.conf.set(JVM_RECORD_PARSER_CONF, "false")
+    spark.conf.set(JVM_PARSING_CONF, "false")
     try:
         yield
     finally:
-        spark.conf.unset(JVM_RECORD_PARSER_CONF)
+        spark.conf.unset(JVM_PARSING_CONF)
 
 
 def test_the_session_has_the_jvm_parser_where_a_jdk_can_compile_it(spark: SparkSession) -> None:
     if find_javac(check_java().executable) is None:
         pytest.skip("no javac here: sessions run without the helper jar")
-    assert uses_jvm_record_parser(spark)
+    assert uses_jvm_parsing(spark)
 
 
 def test_only_records_that_fit_take_the_fast_path(spark: SparkSession, records: DataFrame) -> None:
-    if not uses_jvm_record_parser(spark):
+    if not uses_jvm_parsing(spark):
         pytest.skip("this session has no JVM record parser")
-    fast_path = _jvm_parsed(F.col(LINE_COLUMN), StructType.fromDDL(FAST_SCHEMA))
+    fast_path = jvm_parsed(F.col(LINE_COLUMN), StructType.fromDDL(FAST_SCHEMA))
     parsed = records.select(LINE_COLUMN, fast_path.alias(TYPED_COLUMN))
     fitting = {row[LINE_COLUMN]: row[TYPED_COLUMN] for row in parsed.collect()}
     assert [line for line in FITTING if fitting[line] is None] == []
@@ -112,6 +113,39 @@ def test_both_parsers_give_the_same_rows(
 
     with_session_parser = project()
     request.getfixturevalue("jvm_parser_off")
-    assert not uses_jvm_record_parser(spark)
+    assert not uses_jvm_parsing(spark)
     assert project() == with_session_parser
     assert len(with_session_parser) == len(FITTING) + len(NOT_FITTING)
+
+
+FILES = {
+    "plain.json": '{"a": 1}\n{"a": 2}\n',
+    "no_final_newline.json": '{"a": 1}\n{"a": 2}',
+    "empty_lines.json": '\n\n{"a": 1}\n\n\n{"a": 2}\n\n',
+    "only_newlines.json": "\n\n\n",
+    "unicode.json": '{"a": "Zürich ✓ 😀"}\n{"a": "ß"}\n',
+    "windows.json": '{"a": 1}\r\n{"a": 2}\r\n',
+    "array.json": '[{"a": 1}, {"a": 2}]',
+    "bom.json": '\ufeff{"a": 1}\n',
+}
+
+
+def test_both_ways_of_splitting_files_give_the_same_records(
+    spark: SparkSession, tmp_path, request: pytest.FixtureRequest
+) -> None:
+    for name, text in FILES.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+
+    def split() -> tuple[list, list]:
+        files = split_into_records(spark.read.format("binaryFile").load(str(tmp_path)), "UTF-8")
+        counts = sorted((row.path.rsplit("/", 1)[1], row[RECORD_COUNT_COLUMN]) for row in files.collect())
+        lines = sorted((row.path.rsplit("/", 1)[1], row[LINE_COLUMN]) for row in explode_lines(files).collect())
+        return counts, lines
+
+    counts, lines = split()
+    assert dict(counts) == {"plain.json": 2, "no_final_newline.json": 2, "empty_lines.json": 2,
+                            "only_newlines.json": 0, "unicode.json": 2, "windows.json": 2,
+                            "array.json": 2, "bom.json": 1}  # fmt: skip
+    assert ("unicode.json", '{"a": "Zürich ✓ 😀"}') in lines
+    request.getfixturevalue("jvm_parser_off")
+    assert split() == (counts, lines)

@@ -9,37 +9,28 @@ is parsed again as a ``MAP<STRING, STRING>``, columns are taken from that map wi
 casts, and whatever does not fit goes to the rescued-data column with the file's path; a
 record that is not JSON at all is kept there whole. Nothing is dropped silently.
 
-The fast path's parse is the project's JVM record parser (``java/RecordParser.java``, see
-:mod:`smart_factory.lakehouse.helper_jar`) when the session has it: it types a record and
-tells whether it fits in one pass over its bytes. Without it (no JDK to compile it, or
-``JVM_RECORD_PARSER_CONF`` set to false) Spark's ``from_json`` and ``json_object_keys`` do
-the same in two. Both give the same rows; the tests run both.
+Where the session has the project's JVM helpers (:mod:`.jvm_parsing`), they split plain
+JSON Lines files and parse the records that fit; otherwise Spark's ``split``, ``from_json``
+and ``json_object_keys`` do, with the same results.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from py4j.java_gateway import JavaClass
-from pyspark import SparkContext
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.classic.column import Column as ClassicColumn
-from pyspark.sql.classic.column import _to_seq
-from pyspark.sql.types import (
-    ArrayType,
-    BooleanType,
-    DataType,
-    DoubleType,
-    FloatType,
-    IntegerType,
-    LongType,
-    MapType,
-    StringType,
-    StructField,
-    StructType,
+from pyspark.sql.types import ArrayType, DataType, MapType, StringType, StructField, StructType
+
+from smart_factory.runtime.cloud_files.jvm_parsing import (
+    JVM_KINDS,
+    jvm_parsed,
+    jvm_record_count,
+    jvm_records,
+    uses_jvm_parsing,
 )
 
 BINARY_FILE_SCHEMA = "path STRING, modificationTime TIMESTAMP, length BIGINT, content BINARY"
@@ -47,9 +38,7 @@ LINE_COLUMN = "_cloud_files_line"
 KEYS_COLUMN = "_cloud_files_keys"
 TYPED_COLUMN = "_cloud_files_typed"
 FITS_COLUMN = "_cloud_files_fits"
-FIELDS_COLUMN = "_cloud_files_fields"
-PARSED_COLUMN = "_cloud_files_parsed"
-RESCUED_NAMES_COLUMN = "_cloud_files_rescued_names"
+SLOW_COLUMN = "_cloud_files_slow"
 RECORD_COUNT_COLUMN = "_cloud_files_records"
 CHECK_COLUMN = "_cloud_files_new_columns_check"
 NEW_COLUMNS_ERROR = "CLOUD_FILES_NEW_COLUMNS"
@@ -57,17 +46,10 @@ _CORRUPT_FIELD = "_cloud_files_corrupt_record"
 _TEXT_COLUMN = "_cloud_files_text"
 _IRREGULAR_COLUMN = "_cloud_files_irregular_records"
 _WHITESPACE = " \t\r\n"
-# A session setting: "false" makes the fast path use Spark's from_json even with the JVM parser there.
-JVM_RECORD_PARSER_CONF = "smart_factory.cloudFiles.jvmRecordParser"
-_JVM_RECORD_PARSER_CLASS = "smartfactory.cloudfiles.RecordParser"
-# How the JVM record parser names the Spark types it reads itself (see RecordParser.java).
-_JVM_KINDS = {
-    StringType: "string", BooleanType: "boolean", IntegerType: "int",
-    LongType: "long", FloatType: "float", DoubleType: "double",
-}  # fmt: skip
+
 # Types Spark's JSON parser reads exactly as a safe cast of the value's text would; other
 # types (timestamps, decimals, …) are parsed as text and cast, so both paths agree.
-_PARSED_AS_TYPED = tuple(_JVM_KINDS)
+_PARSED_AS_TYPED = tuple(JVM_KINDS)
 
 
 def split_into_records(files: DataFrame, encoding: str, multiline: bool = False) -> DataFrame:
@@ -91,24 +73,31 @@ def split_into_records(files: DataFrame, encoding: str, multiline: bool = False)
     file_path = F.col("_metadata.file_path").alias("path")
     irregular = _irregular_records(F.col(_TEXT_COLUMN), multiline).alias(_IRREGULAR_COLUMN)
     files = files.select(file_path, _TEXT_COLUMN, irregular)
-    return files.withColumn(RECORD_COUNT_COLUMN, F.size(_records()))
+    text = F.col(_TEXT_COLUMN)
+    plain_count = jvm_record_count(text) if uses_jvm_parsing(files.sparkSession) else F.size(_plain_records(text))
+    irregular_count = F.size(_IRREGULAR_COLUMN)
+    return files.withColumn(
+        RECORD_COUNT_COLUMN, F.when(F.col(_IRREGULAR_COLUMN).isNotNull(), irregular_count).otherwise(plain_count)
+    )
 
 
 def explode_lines(files: DataFrame) -> DataFrame:
     """One row per record, from :func:`split_into_records`'s files: its file and its JSON text."""
     # explode_outer, then drop the null a file without records gives: for a plain explode
     # Spark infers a "has elements" filter and pushes it below the split, splitting twice.
-    exploded = files.select(F.col("path"), F.explode_outer(_records()).alias(LINE_COLUMN))
+    text = F.col(_TEXT_COLUMN)
+    plain = jvm_records(text) if uses_jvm_parsing(files.sparkSession) else _plain_records(text)
+    # The lines of a plain JSON Lines file are split where they are exploded (and counted
+    # separately): an array of a hundred thousand lines copied into a row and read back cost
+    # more than splitting twice.
+    records = F.coalesce(F.col(_IRREGULAR_COLUMN), plain)
+    exploded = files.select(F.col("path"), F.explode_outer(records).alias(LINE_COLUMN))
     return exploded.where(F.col(LINE_COLUMN).isNotNull())
 
 
-def _records() -> Column:
-    # The lines of a plain JSON Lines file are split where they are exploded (and again where
-    # they are counted): an array of a hundred thousand lines copied into a row and read back
-    # cost more than splitting twice, and this expression has no lambda, so Spark generates
-    # code for it.
-    plain_lines = F.array_remove(F.split(F.col(_TEXT_COLUMN), "\n"), "")
-    return F.coalesce(F.col(_IRREGULAR_COLUMN), plain_lines)
+def _plain_records(text: Column) -> Column:
+    # No lambda, so Spark generates code for it.
+    return F.array_remove(F.split(text, "\n"), "")
 
 
 def _irregular_records(text: Column, multiline: bool) -> Column:
@@ -178,11 +167,6 @@ def cast_text(raw: Column, data_type: DataType) -> Column:
     return raw.try_cast(data_type)
 
 
-def typed_value(field: StructField) -> Column:
-    """The field's value from the record's map, cast safely to the schema's type."""
-    return cast_text(F.col(FIELDS_COLUMN)[field.name], field.dataType)
-
-
 def _known_keys(keys: Column, fields: list[StructField]) -> Column:
     """How many of the schema's fields are among ``keys``: all of them (``size(keys)``) when the record fits.
 
@@ -199,15 +183,22 @@ def _parsed_as_typed(data_type: DataType) -> bool:
     return isinstance(data_type, _PARSED_AS_TYPED)
 
 
+def _let(value: Column, body: Callable[[Column], Column]) -> Column:
+    """``body(value)`` with ``value`` computed once, however often ``body`` reads it.
+
+    Spark SQL has no ``let``, but a lambda's argument is bound once: this is ``body`` applied
+    to the one element of ``array(value)``.
+    """
+    return F.transform(F.array(value), body)[0]
+
+
 @dataclass(frozen=True)
 class _Projection:
     """The columns of each step of :func:`project_to_schema`, built once per schema and mode."""
 
-    typed: list[Column]
+    typed: list[Column]  # the fast path's parse
     fits: Column
-    parsed: Column
-    fields: Column
-    rescued_names: Column | None  # the fields a record that does not fit has rescued
+    slow: Column  # for a record that does not fit: its values, rescued data and new columns
     columns: list[Column]
     check: Column | None
 
@@ -231,54 +222,23 @@ def project_to_schema(
     gateway = id(spark.sparkContext._gateway)
     projection = _projection(
         schema.json(), rescued_data_column, rescue_unknown_fields, fail_on_new_columns_for,
-        uses_jvm_record_parser(spark), gateway,
+        uses_jvm_parsing(spark), gateway,
     )  # fmt: skip
+    # Three steps: the fast parse; the slow path, in one column of its own (its lambdas keep
+    # that step out of generated code, and each step out of it copies every row once); the
+    # schema's columns, from one or the other.
     with_fits = records.select(*projection.typed).withColumn(FITS_COLUMN, projection.fits)
-    parsed = with_fits.withColumn(PARSED_COLUMN, projection.parsed).withColumn(FIELDS_COLUMN, projection.fields)
-    if projection.rescued_names is not None:
-        parsed = parsed.withColumn(RESCUED_NAMES_COLUMN, projection.rescued_names)
+    both_paths = with_fits.withColumn(SLOW_COLUMN, projection.slow)
     if projection.check is None:
-        return parsed.select(*projection.columns)
+        return both_paths.select(*projection.columns)
     # The check is a column the observation below reads, computed in the same pass as the
     # data (a filter would be pushed below the parsing and parse every record again); the
     # observation keeps it from being pruned when a query reads only some columns.
-    checked = parsed.select(*projection.columns, projection.check.alias(CHECK_COLUMN))
+    checked = both_paths.select(*projection.columns, projection.check.alias(CHECK_COLUMN))
     observed = checked.observe(
         f"cloud_files_schema_check:{fail_on_new_columns_for}", F.count(CHECK_COLUMN).alias("new_columns")
     )
     return observed.drop(CHECK_COLUMN)
-
-
-def uses_jvm_record_parser(spark: SparkSession) -> bool:
-    """Whether this session parses records with the JVM record parser (it has the class, not switched off)."""
-    if spark.conf.get(JVM_RECORD_PARSER_CONF, "true").strip().lower() == "false":
-        return False
-    return _jvm_record_parser_loaded(id(spark.sparkContext._gateway))
-
-
-@functools.lru_cache(maxsize=8)
-def _jvm_record_parser_loaded(_gateway: int) -> bool:
-    found = SparkContext._jvm
-    for part in _JVM_RECORD_PARSER_CLASS.split("."):
-        found = getattr(found, part)
-    return isinstance(found, JavaClass)
-
-
-def _jvm_parsed(line: Column, schema: StructType) -> Column:
-    """The record as ``schema`` when it fits it, else null: one pass of the JVM record parser."""
-    jvm = SparkContext._jvm
-    gateway = SparkContext._gateway
-
-    def java_strings(values: list[str]) -> object:
-        array = gateway.new_array(jvm.java.lang.String, len(values))
-        for index, value in enumerate(values):
-            array[index] = value
-        return array
-
-    kinds = [_JVM_KINDS[type(field.dataType)] for field in schema.fields]
-    parser = jvm.smartfactory.cloudfiles.RecordParser(java_strings(schema.names), java_strings(kinds))
-    udf = parser.asFunction(jvm.org.apache.spark.sql.types.DataType.fromJson(schema.json()))
-    return ClassicColumn(udf.apply(_to_seq(SparkContext._active_spark_context, [line.cast("binary")._jc])))
 
 
 @functools.lru_cache(maxsize=64)
@@ -287,31 +247,32 @@ def _projection(
     rescued_data_column: str | None,
     rescue_unknown_fields: bool,
     fail_on_new_columns_for: str | None,
-    jvm_record_parser: bool,
+    jvm_parsing: bool,
     _gateway: int,
 ) -> _Projection:
     schema = StructType.fromJson(json.loads(schema_json))
     fields = [field for field in schema.fields if field.name != rescued_data_column]
     exact_names = F.array(*[F.lit(field.name) for field in fields]) if fields else F.array().cast("array<string>")
     lower_names = F.array(*[F.lit(field.name.lower()) for field in fields]) if fields else exact_names
+    line = F.col(LINE_COLUMN)
 
     # The fast path: one typed parse, and whether the record fits.
     typed_schema = StructType([
         StructField(field.name, field.dataType if _parsed_as_typed(field.dataType) else StringType())
         for field in fields
     ])  # fmt: skip
-    if jvm_record_parser:
-        typed = [F.col("path"), F.col(LINE_COLUMN), _jvm_parsed(F.col(LINE_COLUMN), typed_schema).alias(TYPED_COLUMN)]
+    if jvm_parsing:
+        typed = [F.col("path"), line, jvm_parsed(line, typed_schema).alias(TYPED_COLUMN)]
         fits_test = F.col(TYPED_COLUMN).isNotNull()
-        keys = F.json_object_keys(LINE_COLUMN)  # only read for records that do not fit
+        keys = F.json_object_keys(line)  # only read for records that do not fit
     else:
         with_corrupt = StructType([*typed_schema.fields, StructField(_CORRUPT_FIELD, StringType())])
         options = {"columnNameOfCorruptRecord": _CORRUPT_FIELD}
         typed = [
             F.col("path"),
-            F.col(LINE_COLUMN),
-            F.from_json(LINE_COLUMN, with_corrupt, options).alias(TYPED_COLUMN),
-            F.json_object_keys(LINE_COLUMN).alias(KEYS_COLUMN),
+            line,
+            F.from_json(line, with_corrupt, options).alias(TYPED_COLUMN),
+            F.json_object_keys(line).alias(KEYS_COLUMN),
         ]
         keys = F.col(KEYS_COLUMN)
         fits_test = (
@@ -320,61 +281,56 @@ def _projection(
             & (_known_keys(keys, fields) == F.size(keys))
         )
     fits = F.col(FITS_COLUMN)
-    # The slow path: only records that do not fit are parsed again, as a map.
-    record_fields = F.col(FIELDS_COLUMN)
 
-    def fast_value(field: StructField) -> Column:
-        value = F.col(TYPED_COLUMN)[field.name]
-        return value if _parsed_as_typed(field.dataType) else cast_text(value, field.dataType)
+    def slow_path(record_fields: Column) -> Column:
+        """A record that does not fit, from its fields parsed as a map (null: not a JSON object)."""
+        values = {field.name: cast_text(record_fields[field.name], field.dataType) for field in fields}
+        members = [values[field.name].alias(field.name) for field in fields]
+        if rescued_data_column:
+            # array_except, not filter(..., isNotNull): a higher-order function evaluates its
+            # argument interpreted, and these lookups and casts are the costly part.
+            no_name = F.array(F.lit(None).cast("string"))
+            mismatched = F.array_except(
+                F.array(*[
+                    F.when(record_fields[field.name].isNotNull() & values[field.name].isNull(), F.lit(field.name))
+                    for field in fields if not isinstance(field.dataType, StringType)
+                ] or [F.lit(None).cast("string")]),
+                no_name,
+            )  # fmt: skip
+            unknown = F.array_except(F.map_keys(record_fields), exact_names)
+            if not rescue_unknown_fields:  # only case mismatches of known names are rescued
+                unknown = F.filter(unknown, lambda key: F.array_contains(lower_names, F.lower(key)))
+            members.append(_let(F.array_union(unknown, mismatched), rescued_json).alias(rescued_data_column))
+        if fail_on_new_columns_for is not None:
+            members.append(F.filter(keys, lambda key: ~F.array_contains(lower_names, F.lower(key))).alias("new"))
+        return F.struct(*members)
 
-    slow_values = {field.name: typed_value(field) for field in fields}
-    columns = [F.when(fits, fast_value(field)).otherwise(slow_values[field.name]).alias(field.name) for field in fields]
-    if rescued_data_column:
-        # array_except, not filter(..., isNotNull): a higher-order function evaluates its
-        # argument interpreted, and these lookups and casts are the costly part.
-        no_name = F.array(F.lit(None).cast("string"))
-        mismatched = F.array_except(
-            F.array(*[
-                F.when(record_fields[field.name].isNotNull() & slow_values[field.name].isNull(), F.lit(field.name))
-                for field in fields if not isinstance(field.dataType, StringType)
-            ] or [F.lit(None).cast("string")]),
-            no_name,
-        )  # fmt: skip
-
-        # Spark evaluates a lambda's body element by element, interpreted (and in Spark 4 each
-        # interpreted read of an array element builds a settings object): an expression inside
-        # one (such as `mismatched`) would run again for every key of every record. So the
-        # names are found with whole-array functions, and kept in a column of their own that
-        # the one lambda below only reads.
-        unknown = F.array_except(F.map_keys(record_fields), exact_names)
-        if not rescue_unknown_fields:  # only case mismatches of known names are rescued
-            unknown = F.filter(unknown, lambda key: F.array_contains(lower_names, F.lower(key)))
-        rescued_names_column = F.when(~fits, F.array_union(unknown, mismatched))
-        rescued_names = F.col(RESCUED_NAMES_COLUMN)
+    def rescued_json(rescued_names: Column) -> Column:
         # Rescued values keep their JSON types (40 stays a number, an object stays an object),
         # so the record is parsed again as variants, but only when something was rescued.
-        as_variants = F.from_json(F.col(LINE_COLUMN), "map<string, variant>")
+        as_variants = F.from_json(line, "map<string, variant>")
         rescued_values = F.map_filter(as_variants, lambda key, _value: F.array_contains(rescued_names, key))
         file_path = F.create_map(F.lit("_file_path"), F.col("path").cast("variant"))
-        rescued_json = (
-            F.when(fits, F.lit(None).cast("string"))
-            .when(
-                record_fields.isNull(),
-                F.to_json(F.create_map(F.lit("_corrupt_record"), F.col(LINE_COLUMN),
-                                       F.lit("_file_path"), F.col("path"))),
-            )
-            .when(F.size(rescued_names) > 0, F.to_json(F.map_concat(rescued_values, file_path)))
-        )  # fmt: skip
-        columns.append(rescued_json.alias(rescued_data_column))
+        return F.when(F.size(rescued_names) > 0, F.to_json(F.map_concat(rescued_values, file_path)))
 
-    else:
-        rescued_names_column = None
+    slow = F.col(SLOW_COLUMN)
+    columns = [
+        F.when(fits, _fast_value(field)).otherwise(slow[field.name]).alias(field.name) for field in fields
+    ]
+    if rescued_data_column:
+        # A record that is not a JSON object is kept whole, with its file.
+        unreadable = F.to_json(F.create_map(F.lit("_corrupt_record"), line, F.lit("_file_path"), F.col("path")))
+        columns.append(
+            F.when(fits, F.lit(None).cast("string"))
+            .when(slow.isNull(), unreadable)
+            .otherwise(slow[rescued_data_column])
+            .alias(rescued_data_column)
+        )
     check = None
     if fail_on_new_columns_for is not None:
-        # A record that fits has no new field; for the others, the keys already read say which.
-        new_names = F.filter(keys, lambda key: ~F.array_contains(lower_names, F.lower(key)))
         # The message carries JSON so any path or column name survives the trip back (see
         # source.schema_change_from).
+        new_names = slow["new"]
         details = F.to_json(
             F.struct(
                 F.lit(fail_on_new_columns_for).alias("schemaLocation"),
@@ -384,12 +340,18 @@ def _projection(
         )
         error = F.raise_error(F.concat(F.lit(f"[{NEW_COLUMNS_ERROR}] "), details))
         check = F.when(~fits & (F.size(new_names) > 0), error)
+    record_fields = _map_of(line)
     return _Projection(
         typed=typed,
         fits=fits_test,
-        parsed=F.when(~fits, _map_of(F.col(LINE_COLUMN))),
-        fields=_last_value_per_key(F.col(PARSED_COLUMN)),
-        rescued_names=rescued_names_column,
+        slow=F.when(~fits, _let(record_fields, lambda parsed: F.when(
+            parsed.isNotNull(), _let(_last_value_per_key(parsed), slow_path)
+        ))),
         columns=columns,
         check=check,
     )
+
+
+def _fast_value(field: StructField) -> Column:
+    value = F.col(TYPED_COLUMN)[field.name]
+    return value if _parsed_as_typed(field.dataType) else cast_text(value, field.dataType)

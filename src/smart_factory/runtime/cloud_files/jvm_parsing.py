@@ -1,0 +1,90 @@
+"""The project's JVM helpers for reading records (``java/*.java``), as Spark columns.
+
+Two hot steps of :mod:`~smart_factory.runtime.cloud_files.parsing` are cheaper in the JVM
+than as Spark expressions: splitting a JSON Lines file into its records
+(``JsonLines.java``: Spark's ``split`` goes through a Java string and a regular
+expression) and parsing a record that fits the schema (``RecordParser.java``: one pass over
+its bytes where ``from_json`` and ``json_object_keys`` take two, each through a
+``Reader``). The classes come in the helper jar (:mod:`smart_factory.lakehouse.helper_jar`);
+a session without it, or with ``JVM_PARSING_CONF`` set to false, uses the Spark
+expressions, which give the same rows (the tests run both).
+"""
+
+from __future__ import annotations
+
+import functools
+
+from py4j.java_gateway import JavaClass
+from pyspark import SparkContext
+from pyspark.sql import Column, SparkSession
+from pyspark.sql.classic.column import Column as ClassicColumn
+from pyspark.sql.classic.column import _to_seq
+from pyspark.sql.types import (
+    BooleanType,
+    DoubleType,
+    FloatType,
+    IntegerType,
+    LongType,
+    StringType,
+    StructType,
+)
+
+# A session setting: "false" makes cloudFiles use Spark expressions even with the helper jar there.
+JVM_PARSING_CONF = "smart_factory.cloudFiles.jvmParsing"
+_PACKAGE = "smartfactory.cloudfiles"
+# How RecordParser names the Spark types it reads itself; it reads others as text.
+JVM_KINDS = {
+    StringType: "string", BooleanType: "boolean", IntegerType: "int",
+    LongType: "long", FloatType: "float", DoubleType: "double",
+}  # fmt: skip
+
+
+def uses_jvm_parsing(spark: SparkSession) -> bool:
+    """Whether this session reads records with the JVM helpers (it has them, and they are not switched off)."""
+    if spark.conf.get(JVM_PARSING_CONF, "true").strip().lower() == "false":
+        return False
+    return _helpers_loaded(id(spark.sparkContext._gateway))
+
+
+@functools.lru_cache(maxsize=8)
+def _helpers_loaded(_gateway: int) -> bool:
+    return isinstance(_helper_class("RecordParser"), JavaClass)
+
+
+def _helper_class(name: str) -> object:
+    found = SparkContext._jvm
+    for part in f"{_PACKAGE}.{name}".split("."):
+        found = getattr(found, part)
+    return found
+
+
+def _applied(function: object, argument: Column) -> Column:
+    """A JVM ``UserDefinedFunction`` applied to a column."""
+    return ClassicColumn(function.apply(_to_seq(SparkContext._active_spark_context, [argument._jc])))  # type: ignore[attr-defined]
+
+
+def jvm_parsed(line: Column, schema: StructType) -> Column:
+    """The record (a string column) as ``schema`` when it fits it exactly, else null."""
+    jvm = SparkContext._jvm
+    kinds = [JVM_KINDS[type(field.dataType)] for field in schema.fields]
+    parser = _helper_class("RecordParser")(_java_strings(schema.names), _java_strings(kinds))  # type: ignore[operator]
+    function = parser.asFunction(jvm.org.apache.spark.sql.types.DataType.fromJson(schema.json()))
+    return _applied(function, line.cast("binary"))
+
+
+def jvm_records(text: Column) -> Column:
+    """A JSON Lines file's records (its non-empty lines) from its text, as ``ARRAY<STRING>``."""
+    return _applied(_helper_class("JsonLines").recordsFunction(), text.cast("binary"))  # type: ignore[attr-defined]
+
+
+def jvm_record_count(text: Column) -> Column:
+    """How many records :func:`jvm_records` finds in the text, without building them."""
+    return _applied(_helper_class("JsonLines").countFunction(), text.cast("binary"))  # type: ignore[attr-defined]
+
+
+def _java_strings(values: list[str]) -> object:
+    gateway = SparkContext._gateway
+    array = gateway.new_array(SparkContext._jvm.java.lang.String, len(values))
+    for index, value in enumerate(values):
+        array[index] = value
+    return array
