@@ -127,6 +127,19 @@ FILES = {
     "windows.json": '{"a": 1}\r\n{"a": 2}\r\n',
     "array.json": '[{"a": 1}, {"a": 2}]',
     "bom.json": '\ufeff{"a": 1}\n',
+    "leading_space.json": ' {"a": 1}\n{"a": 2}\n',
+    "indented_line.json": '{"a": 1}\n\t{"a": 2}\n',
+    "blank_line_of_spaces.json": '{"a": 1}\n   \n{"a": 2}\n',
+}
+# Bytes that are not valid UTF-8 become U+FFFD either way: a stray continuation byte, an
+# overlong form, an encoded surrogate, a code point past U+10FFFF, a sequence cut short.
+INVALID_UTF8 = {
+    "stray.json": b'{"a": "\x80"}\n{"a": 2}\n',
+    "overlong.json": b'{"a": "\xc0\xaf"}\n',
+    "surrogate.json": b'{"a": "\xed\xa0\x80"}\n',
+    "too_high.json": b'{"a": "\xf4\x90\x80\x80"}\n',
+    "cut_short.json": b'{"a": 1}\n{"a": "\xe2\x9c',
+    "valid_4_byte.json": '{"a": "\U0001F600 \u00fc \u20ac"}\n'.encode(),
 }
 
 
@@ -135,6 +148,8 @@ def test_both_ways_of_splitting_files_give_the_same_records(
 ) -> None:
     for name, text in FILES.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
+    for name, data in INVALID_UTF8.items():
+        (tmp_path / name).write_bytes(data)
 
     def split() -> tuple[list, list]:
         files = split_into_records(spark.read.format("binaryFile").load(str(tmp_path)), "UTF-8")
@@ -145,7 +160,9 @@ def test_both_ways_of_splitting_files_give_the_same_records(
     counts, lines = split()
     assert dict(counts) == {"plain.json": 2, "no_final_newline.json": 2, "empty_lines.json": 2,
                             "only_newlines.json": 0, "unicode.json": 2, "windows.json": 2,
-                            "array.json": 2, "bom.json": 1}  # fmt: skip
+                            "array.json": 2, "bom.json": 1, "leading_space.json": 2, "indented_line.json": 2,
+                            "blank_line_of_spaces.json": 2, "stray.json": 2, "overlong.json": 1, "surrogate.json": 1,
+                            "too_high.json": 1, "cut_short.json": 2, "valid_4_byte.json": 1}  # fmt: skip
     assert ("unicode.json", '{"a": "Zürich ✓ 😀"}') in lines
     request.getfixturevalue("jvm_parser_off")
     assert split() == (counts, lines)

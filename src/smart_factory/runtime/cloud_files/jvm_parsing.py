@@ -1,13 +1,17 @@
 """The project's JVM helpers for reading records (``java/*.java``), as Spark columns.
 
 Two hot steps of :mod:`~smart_factory.runtime.cloud_files.parsing` are cheaper in the JVM
-than as Spark expressions: splitting a JSON Lines file into its records
-(``JsonLines.java``: Spark's ``split`` goes through a Java string and a regular
-expression) and parsing a record that fits the schema (``RecordParser.java``: one pass over
-its bytes where ``from_json`` and ``json_object_keys`` take two, each through a
-``Reader``). The classes come in the helper jar (:mod:`smart_factory.lakehouse.helper_jar`);
-a session without it, or with ``JVM_PARSING_CONF`` set to false, uses the Spark
-expressions, which give the same rows (the tests run both).
+than as Spark expressions:
+
+- telling a plain JSON Lines file and splitting it into its records (``JsonLines.java``:
+  Spark's whole-string functions read a file byte by byte through a generic accessor, and
+  its ``split`` goes through a Java string);
+- parsing a record that fits the schema (``RecordParser.java``: one pass over its bytes,
+  where ``from_json`` and ``json_object_keys`` take two, each through a ``Reader``).
+
+The classes come in the helper jar (:mod:`smart_factory.lakehouse.helper_jar`); a session
+without it, or with ``JVM_PARSING_CONF`` set to false, uses the Spark expressions, which
+give the same rows (the tests run both).
 """
 
 from __future__ import annotations
@@ -72,14 +76,19 @@ def jvm_parsed(line: Column, schema: StructType) -> Column:
     return _applied(function, line.cast("binary"))
 
 
-def jvm_records(text: Column) -> Column:
-    """A JSON Lines file's records (its non-empty lines) from its text, as ``ARRAY<STRING>``."""
-    return _applied(_helper_class("JsonLines").recordsFunction(), text.cast("binary"))  # type: ignore[attr-defined]
+def jvm_is_plain_json_lines(content: Column) -> Column:
+    """Whether a file (its bytes) is plain JSON Lines in valid UTF-8, which :func:`jvm_records` reads."""
+    return _applied(_helper_class("JsonLines").plainFunction(), content)  # type: ignore[attr-defined]
 
 
-def jvm_record_count(text: Column) -> Column:
-    """How many records :func:`jvm_records` finds in the text, without building them."""
-    return _applied(_helper_class("JsonLines").countFunction(), text.cast("binary"))  # type: ignore[attr-defined]
+def jvm_records(content: Column) -> Column:
+    """A plain JSON Lines file's records (its non-empty lines) from its bytes, as ``ARRAY<STRING>``."""
+    return _applied(_helper_class("JsonLines").recordsFunction(), content)  # type: ignore[attr-defined]
+
+
+def jvm_record_count(content: Column) -> Column:
+    """How many records :func:`jvm_records` finds in a file, without building them."""
+    return _applied(_helper_class("JsonLines").countFunction(), content)  # type: ignore[attr-defined]
 
 
 def _java_strings(values: list[str]) -> object:

@@ -27,6 +27,7 @@ from pyspark.sql.types import ArrayType, DataType, MapType, StringType, StructFi
 
 from smart_factory.runtime.cloud_files.jvm_parsing import (
     JVM_KINDS,
+    jvm_is_plain_json_lines,
     jvm_parsed,
     jvm_record_count,
     jvm_records,
@@ -44,6 +45,8 @@ CHECK_COLUMN = "_cloud_files_new_columns_check"
 NEW_COLUMNS_ERROR = "CLOUD_FILES_NEW_COLUMNS"
 _CORRUPT_FIELD = "_cloud_files_corrupt_record"
 _TEXT_COLUMN = "_cloud_files_text"
+_CONTENT_COLUMN = "_cloud_files_plain_content"  # a plain JSON Lines file's bytes, read by the JVM helpers
+_PLAIN_COLUMN = "_cloud_files_plain"
 _IRREGULAR_COLUMN = "_cloud_files_irregular_records"
 _WHITESPACE = " \t\r\n"
 
@@ -59,38 +62,50 @@ def split_into_records(files: DataFrame, encoding: str, multiline: bool = False)
     is one JSON array of records; with ``multiLine`` a file is one JSON document (an object,
     or an array of them); otherwise JSON Lines.
     """
+    # A plain JSON Lines file in UTF-8 (nearly every file) is read from its bytes by the JVM
+    # helpers when the session has them; every other file by the Spark expressions below.
+    reads_plain_files = not multiline and is_utf8(encoding) and uses_jvm_parsing(files.sparkSession)
+    plain = jvm_is_plain_json_lines(F.col("content")) if reads_plain_files else F.lit(False)
+    files = files.select("_metadata", "content", plain.alias(_PLAIN_COLUMN))
+    is_plain = F.col(_PLAIN_COLUMN)
     decoded = _decode(F.col("content"), encoding)
     # The text is its own column: the higher-order functions in _irregular_records are
     # evaluated without common-subexpression elimination, so an inline expression would
     # decode the file once per use.
+    without_bom = F.when(decoded.startswith("\ufeff"), F.substring(decoded, 2, 2**31 - 1)).otherwise(decoded)
     files = files.select(
         "_metadata",
-        F.when(decoded.startswith("\ufeff"), F.substring(decoded, 2, 2**31 - 1)).otherwise(decoded).alias(_TEXT_COLUMN),
+        F.when(is_plain, F.col("content")).alias(_CONTENT_COLUMN),
+        F.when(~is_plain, without_bom).alias(_TEXT_COLUMN),
     )
     # Each file is named as _metadata.file_path and Spark's checkpoint name it (URL-encoded:
     # "line%202.json"), not as binaryFile's decoded `path`, so rescued data, the per-file
     # metrics, _metadata and the checkpoint agree on every file, odd characters and all.
     file_path = F.col("_metadata.file_path").alias("path")
     irregular = _irregular_records(F.col(_TEXT_COLUMN), multiline).alias(_IRREGULAR_COLUMN)
-    files = files.select(file_path, _TEXT_COLUMN, irregular)
-    text = F.col(_TEXT_COLUMN)
-    plain_count = jvm_record_count(text) if uses_jvm_parsing(files.sparkSession) else F.size(_plain_records(text))
-    irregular_count = F.size(_IRREGULAR_COLUMN)
-    return files.withColumn(
-        RECORD_COUNT_COLUMN, F.when(F.col(_IRREGULAR_COLUMN).isNotNull(), irregular_count).otherwise(plain_count)
+    files = files.select(file_path, _CONTENT_COLUMN, _TEXT_COLUMN, irregular)
+    content = F.col(_CONTENT_COLUMN)
+    count = (
+        F.when(content.isNotNull(), jvm_record_count(content) if reads_plain_files else F.lit(None))
+        .when(F.col(_IRREGULAR_COLUMN).isNotNull(), F.size(_IRREGULAR_COLUMN))
+        .otherwise(F.size(_plain_records(F.col(_TEXT_COLUMN))))
     )
+    return files.withColumn(RECORD_COUNT_COLUMN, count)
 
 
 def explode_lines(files: DataFrame) -> DataFrame:
     """One row per record, from :func:`split_into_records`'s files: its file and its JSON text."""
-    # explode_outer, then drop the null a file without records gives: for a plain explode
-    # Spark infers a "has elements" filter and pushes it below the split, splitting twice.
-    text = F.col(_TEXT_COLUMN)
-    plain = jvm_records(text) if uses_jvm_parsing(files.sparkSession) else _plain_records(text)
+    content = F.col(_CONTENT_COLUMN)
+    from_text = F.coalesce(F.col(_IRREGULAR_COLUMN), _plain_records(F.col(_TEXT_COLUMN)))
+    # (A column with no JVM helper behind it is all null: the condition picks the text.)
+    records = F.when(content.isNotNull(), jvm_records(content)).otherwise(from_text) if uses_jvm_parsing(
+        files.sparkSession
+    ) else from_text
     # The lines of a plain JSON Lines file are split where they are exploded (and counted
     # separately): an array of a hundred thousand lines copied into a row and read back cost
     # more than splitting twice.
-    records = F.coalesce(F.col(_IRREGULAR_COLUMN), plain)
+    # explode_outer, then drop the null a file without records gives: for a plain explode
+    # Spark infers a "has elements" filter and pushes it below the split, splitting twice.
     exploded = files.select(F.col("path"), F.explode_outer(records).alias(LINE_COLUMN))
     return exploded.where(F.col(LINE_COLUMN).isNotNull())
 
