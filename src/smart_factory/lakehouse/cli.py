@@ -13,6 +13,7 @@ import pyspark
 
 from smart_factory.errors import SmartFactoryError
 from smart_factory.lakehouse.delta_jars import delta_coordinate, delta_jars, fetch_with_maven
+from smart_factory.lakehouse.helper_jar import helper_jars
 from smart_factory.lakehouse.java import check_java
 from smart_factory.lakehouse.paths import StoragePaths
 
@@ -80,6 +81,8 @@ def run_doctor(args: argparse.Namespace) -> int:
     print(f"PySpark       {pyspark.__version__}, delta-spark {metadata.version('delta-spark')}")
     jars = delta_jars()
     print(f"Delta jars    {delta_coordinate()} ({len(jars)} jars in {jars[0].parent})")
+    helpers = helper_jars(java.executable)
+    print(f"JVM helpers   {helpers[0] if helpers else 'none: cloudFiles uses Spark expressions only (slower)'}")
     started = time.perf_counter()
     spark = get_spark(master=args.master, storage_root=storage.root)
     print(f"Spark         {spark.sparkContext.master}, started in {time.perf_counter() - started:.1f} s")

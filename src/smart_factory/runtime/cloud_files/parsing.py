@@ -85,11 +85,10 @@ def split_into_records(files: DataFrame, encoding: str, multiline: bool = False)
     irregular = _irregular_records(F.col(_TEXT_COLUMN), multiline).alias(_IRREGULAR_COLUMN)
     files = files.select(file_path, _CONTENT_COLUMN, _TEXT_COLUMN, irregular)
     content = F.col(_CONTENT_COLUMN)
-    count = (
-        F.when(content.isNotNull(), jvm_record_count(content) if reads_plain_files else F.lit(None))
-        .when(F.col(_IRREGULAR_COLUMN).isNotNull(), F.size(_IRREGULAR_COLUMN))
-        .otherwise(F.size(_plain_records(F.col(_TEXT_COLUMN))))
-    )
+    from_text = F.size(F.coalesce(F.col(_IRREGULAR_COLUMN), _plain_records(F.col(_TEXT_COLUMN))))
+    count = from_text
+    if reads_plain_files:
+        count = F.when(content.isNotNull(), jvm_record_count(content)).otherwise(from_text)
     return files.withColumn(RECORD_COUNT_COLUMN, count)
 
 
@@ -97,10 +96,9 @@ def explode_lines(files: DataFrame) -> DataFrame:
     """One row per record, from :func:`split_into_records`'s files: its file and its JSON text."""
     content = F.col(_CONTENT_COLUMN)
     from_text = F.coalesce(F.col(_IRREGULAR_COLUMN), _plain_records(F.col(_TEXT_COLUMN)))
-    # (A column with no JVM helper behind it is all null: the condition picks the text.)
-    records = F.when(content.isNotNull(), jvm_records(content)).otherwise(from_text) if uses_jvm_parsing(
-        files.sparkSession
-    ) else from_text
+    # (Without the JVM helpers the content column is null for every file.)
+    with_helpers = uses_jvm_parsing(files.sparkSession)
+    records = F.when(content.isNotNull(), jvm_records(content)).otherwise(from_text) if with_helpers else from_text
     # The lines of a plain JSON Lines file are split where they are exploded (and counted
     # separately): an array of a hundred thousand lines copied into a row and read back cost
     # more than splitting twice.
