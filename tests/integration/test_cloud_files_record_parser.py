@@ -44,6 +44,9 @@ FITTING = [
     '{"device_id": 0.1e-5, "healthy": true}',
     '  {"device_id": "caf\\u00e9 \\"quoted\\"", "reading_id": -42}  ',
     '{"device_id": "Zürich ✓"}',
+    '{"device_id":"","floor":1}',
+    '{"device_id": "line\\nbreak \\/ slash \\t tab"}',
+    '{"floor": 1, "device_id": "at the end"}',
     "{}",
 ]
 NOT_FITTING = [
@@ -58,6 +61,7 @@ NOT_FITTING = [
     '{"device_id": "DEV-9", "tags": ["a", "b"]}',  # arrays are typed by the Spark path
     '{"device_id": "DEV-10", "temperature_celsius": NaN}',
     "{'device_id': 'DEV-11'}",  # single quotes: Spark's parser allows them, this one leaves them to it
+    '{"device_id": "raw\tcontrol character"}',  # JSON allows no unescaped control character
     '{"device_id": "DEV-12"} trailing text',
     '{"device_id": "DEV-13", "tempera',  # cut short
     '["DEV-14"]',

@@ -347,7 +347,8 @@ def _projection(
         details = F.to_json(
             F.struct(
                 F.lit(fail_on_new_columns_for).alias("schemaLocation"),
-                F.array_sort(F.array_distinct(new_names)).alias("columns"),
+                # (sort_array: array_sort is a lambda, which would keep this step out of generated code)
+                F.sort_array(F.array_distinct(new_names)).alias("columns"),
                 F.col("path").alias("file"),
             )
         )

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import java.io.IOException;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import org.apache.spark.sql.Row;
@@ -12,6 +13,7 @@ import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.unsafe.types.UTF8String;
 
 /**
  * The cloudFiles source's fast path for one JSON record, in a single pass over its bytes.
@@ -73,7 +75,7 @@ public final class RecordParser implements UDF1<byte[], Row> {
         seen[position] = true;
         token = parser.nextToken();
         if (token != JsonToken.VALUE_NULL) {
-          Object value = value(parser, token, kinds[position]);
+          Object value = value(parser, token, kinds[position], record);
           if (value == null) {
             return null; // a value of another type
           }
@@ -102,10 +104,10 @@ public final class RecordParser implements UDF1<byte[], Row> {
   }
 
   /** The value as Spark's JSON parser types it, or null when that parser would not take it as is. */
-  private static Object value(JsonParser parser, JsonToken token, String kind) throws IOException {
+  private static Object value(JsonParser parser, JsonToken token, String kind, byte[] record) throws IOException {
     switch (kind) {
       case "string":
-        return text(parser, token);
+        return token == JsonToken.VALUE_STRING ? string(parser, record) : text(parser, token);
       case "boolean":
         return token == JsonToken.VALUE_TRUE ? Boolean.TRUE : token == JsonToken.VALUE_FALSE ? Boolean.FALSE : null;
       case "int":
@@ -123,6 +125,26 @@ public final class RecordParser implements UDF1<byte[], Row> {
       default:
         return null;
     }
+  }
+
+  /**
+   * A string value as Spark text. One without escapes is taken as its bytes (the record is valid
+   * UTF-8): Jackson would decode it into characters that Spark would then encode back.
+   */
+  private static UTF8String string(JsonParser parser, byte[] record) throws IOException {
+    long quote = parser.currentTokenLocation().getByteOffset();
+    if (quote >= 0 && quote < record.length && record[(int) quote] == '"') {
+      for (int i = (int) quote + 1; i < record.length; i++) {
+        byte b = record[i];
+        if (b == '"') {
+          return UTF8String.fromBytes(Arrays.copyOfRange(record, (int) quote + 1, i));
+        }
+        if (b == '\\' || (b >= 0 && b < 0x20)) {
+          break; // an escape, or a control character Jackson will refuse
+        }
+      }
+    }
+    return UTF8String.fromString(parser.getText());
   }
 
   /**
