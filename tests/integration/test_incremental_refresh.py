@@ -1,4 +1,5 @@
-"""Which materialized-view queries can be refreshed by groups, read off Spark's plan."""
+"""Incremental refresh of materialized views: which queries can be refreshed by groups (read off
+Spark's plan), and when the groups are MERGEd rather than the view recomputed."""
 
 from __future__ import annotations
 
@@ -6,7 +7,15 @@ import pytest
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from smart_factory.runtime.incremental import group_keys
+from smart_factory.runtime.delta_txn import only_rows_added
+from smart_factory.runtime.incremental import (
+    CHANGE_FEED_PROPERTY,
+    COMPLETE_RECOMPUTE,
+    delta_version,
+    group_keys,
+    refresh_groups,
+    remember_refresh,
+)
 
 
 @pytest.fixture(scope="module")
@@ -40,3 +49,49 @@ def hourly(frame: DataFrame) -> DataFrame:
 )
 def test_group_keys_are_the_output_columns_that_name_each_group(readings, query, expected) -> None:
     assert group_keys(query(readings)) == expected
+
+
+def per_device(frame: DataFrame) -> DataFrame:
+    return frame.groupBy("device_id").agg(F.max("temperature").alias("max_temperature"), F.count("*").alias("n"))
+
+
+def test_inserted_rows_merge_their_groups_and_deleted_rows_recompute_the_view(spark, tmp_path) -> None:
+    source, target, state = str(tmp_path / "silver"), str(tmp_path / "gold"), tmp_path / "refresh_state.json"
+
+    def land(*rows: tuple[str, float]) -> None:
+        frame = spark.createDataFrame(list(rows), "device_id STRING, temperature DOUBLE")
+        frame.write.format("delta").mode("append").option(CHANGE_FEED_PROPERTY, "true").save(source)
+
+    def view_rows() -> list[tuple]:
+        return sorted(tuple(row) for row in spark.read.format("delta").load(target).collect())
+
+    def recomputed_rows() -> list[tuple]:
+        return sorted(tuple(row) for row in per_device(spark.read.format("delta").load(source)).collect())
+
+    land(("d1", 20.0), ("d2", 30.0))
+    per_device(spark.read.format("delta").load(source)).write.format("delta").save(target)
+    version = delta_version(spark, source)
+    assert version is not None
+    remember_refresh(spark, per_device, spark.read.format("delta").load(source), version, state)
+
+    land(("d2", 35.0), ("d3", 10.0))
+    assert only_rows_added(source, version.version + 1, version.version + 1) is True
+    plan = refresh_groups(spark, per_device, source, target, state)
+    assert plan.technique == "GROUP_AGGREGATE" and plan.rows_written == 2  # d2 and d3; d1 untouched
+    assert view_rows() == recomputed_rows()
+
+    spark.sql(f"DELETE FROM delta.`{source}` WHERE device_id = 'd1'")
+    now = delta_version(spark, source)
+    assert now is not None and only_rows_added(source, now.version, now.version) is False
+    plan = refresh_groups(spark, per_device, source, target, state)
+    assert plan.technique == COMPLETE_RECOMPUTE and "updated or deleted" in plan.reason
+
+
+def test_a_commit_gone_from_the_log_leaves_the_question_to_the_change_feed(spark, tmp_path) -> None:
+    table = str(tmp_path / "table")
+    for first in (0, 5):
+        spark.range(first, first + 5).write.format("delta").mode("append").save(table)
+    assert only_rows_added(table, 0, 1) is True
+    (tmp_path / "table" / "_delta_log" / f"{0:020d}.json").unlink()
+    assert only_rows_added(table, 0, 1) is None
+    assert only_rows_added(table, 1, 1) is True

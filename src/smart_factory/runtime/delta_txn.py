@@ -141,15 +141,32 @@ def append_only_history(table_path: str, max_commits: int = 1000) -> bool:
     versions = _commit_versions(log)
     if not versions or versions != list(range(len(versions))) or len(versions) > max_commits:
         return False
+    return _only_rows_added(log, versions)
+
+
+def only_rows_added(table_path: str, first_version: int, last_version: int) -> bool | None:
+    """Whether commits ``first_version``..``last_version`` only added rows, as :func:`append_only_history` judges.
+
+    Read from the commit files, without the Spark job a change-data-feed query would run.
+    None when one of them is no longer in the log (cleaned up): ask the change feed then.
+    """
+    log = Path(table_path) / "_delta_log"
+    versions = list(range(first_version, last_version + 1))
+    if not all(_commit_file(log, version).is_file() for version in versions):
+        return None
+    return _only_rows_added(log, versions)
+
+
+def _only_rows_added(log: Path, versions: list[int]) -> bool:
     fields: dict[str, str] | None = None
     partitioning: list[str] | None = None
     for version in versions:
         for line in _commit_file(log, version).read_text(encoding="utf-8").splitlines():
-            if '"remove"' not in line and '"metaData"' not in line:
+            if '"remove"' not in line and '"metaData"' not in line and '"cdc"' not in line:
                 continue  # an add, a txn, commit info: nothing that could disqualify the history
             action = json.loads(line)
             remove = action.get("remove")
-            if remove is not None and remove.get("dataChange", True):
+            if (remove is not None and remove.get("dataChange", True)) or "cdc" in action:
                 return False
             metadata = action.get("metaData")
             if metadata is None:

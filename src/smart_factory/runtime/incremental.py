@@ -32,7 +32,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from smart_factory.runtime.delta_txn import latest_snapshot
+from smart_factory.runtime.delta_txn import latest_snapshot, only_rows_added
 from smart_factory.runtime.files import write_text_atomically
 from smart_factory.testing.fault_points import fault_point, fault_window
 
@@ -249,7 +249,12 @@ def refresh_groups(
         .option("endingVersion", now.version)
         .load(source_path)
     )
-    if changes.where(F.col("_change_type") != "insert").limit(1).count():
+    # The log says whether rows were only added, with no Spark job; the change feed answers
+    # when the commits have been cleaned out of the log.
+    only_inserts = only_rows_added(source_path, state.source.version + 1, now.version)
+    if only_inserts is None:
+        only_inserts = not changes.where(F.col("_change_type") != "insert").limit(1).count()
+    if not only_inserts:
         return _recompute("rows of the source were updated or deleted")
     touched = query_over(changes.drop(*_CHANGE_COLUMNS)).select(*keys).distinct()
     recomputed = full.alias("view").join(touched.alias("touched"), _null_safe_match(keys, "view", "touched"),

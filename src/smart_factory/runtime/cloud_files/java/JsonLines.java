@@ -1,8 +1,5 @@
 package smartfactory.cloudfiles;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -10,6 +7,7 @@ import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.unsafe.Platform;
 import org.apache.spark.unsafe.types.UTF8String;
 
 /**
@@ -25,8 +23,7 @@ import org.apache.spark.unsafe.types.UTF8String;
 public final class JsonLines {
   private static final int[] BYTE_ORDER_MARK = {0xEF, 0xBB, 0xBF};
   // Eight bytes at a time: files are large and their lines long, so most words hold only
-  // ASCII and no line break, which one test on the whole word can tell.
-  private static final VarHandle WORDS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+  // ASCII and no line break, which one test on the whole word can tell (in either byte order).
   private static final long HIGH_BITS = 0x8080808080808080L;
   private static final long LOW_BITS = 0x0101010101010101L;
   private static final long NEWLINES = LOW_BITS * '\n';
@@ -63,7 +60,7 @@ public final class JsonLines {
     int i = start;
     while (i < content.length) {
       if (i + Long.BYTES <= content.length) {
-        long word = (long) WORDS.get(content, i);
+        long word = word(content, i);
         if ((word & HIGH_BITS) == 0 && !hasByte(word, NEWLINES) && !hasByte(word, CARRIAGE_RETURNS)) {
           i += Long.BYTES;
           continue;
@@ -136,7 +133,7 @@ public final class JsonLines {
   /** The position of the next {@code \n} from {@code from}, or the length when there is none. */
   private static int indexOfNewline(byte[] content, int from) {
     int i = from;
-    while (i + Long.BYTES <= content.length && !hasByte((long) WORDS.get(content, i), NEWLINES)) {
+    while (i + Long.BYTES <= content.length && !hasByte(word(content, i), NEWLINES)) {
       i += Long.BYTES;
     }
     for (; i < content.length; i++) {
@@ -145,6 +142,10 @@ public final class JsonLines {
       }
     }
     return content.length;
+  }
+
+  private static long word(byte[] content, int i) {
+    return Platform.getLong(content, Platform.BYTE_ARRAY_OFFSET + i);
   }
 
   /** Whether any byte of {@code word} equals the byte {@code repeated} repeats (a classic bit trick). */
