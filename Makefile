@@ -11,14 +11,18 @@ QUICK ?=
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The JVM helpers' sources are in the class archive's key: a change to them rebuilds it.
+JAVA_SOURCES := $(shell find src -name '*.java')
+
+$(STAMP): pyproject.toml $(JAVA_SOURCES)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; found " + sys.version.split()[0])'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip
 	@$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@# The notebooks' kernel is this environment's Python, for Jupyter and papermill alike.
 	@$(BIN)/python -m ipykernel install --sys-prefix --name smart-factory --display-name "Smart Factory (.venv)" >/dev/null
-	@# Fetches the Delta jars once and archives the classes Spark loads, so every later start is quicker.
+	@# Fetches the Delta jars once, compiles the JVM helpers (with a JDK) and archives the classes
+	@# Spark loads, so every later start is quicker.
 	@$(BIN)/smart-factory class-archive
 	@touch $(STAMP)
 
