@@ -133,4 +133,7 @@ def test_jars_fetched_with_maven_serve_an_air_gapped_session(tmp_path: Path) -> 
     )
     assert started.returncode == 0, started.stderr
     assert (tmp_path / "lake/lakehouse/smart_factory/air_gapped/_delta_log").is_dir()
-    assert not (tmp_path / "no-cache").exists()
+    # Nothing was resolved into the cache; only the project's own JVM helpers, compiled
+    # locally, may be there.
+    cached = {entry.name for entry in (tmp_path / "no-cache").iterdir()} if (tmp_path / "no-cache").exists() else set()
+    assert cached <= {"helper-jars"}
