@@ -56,7 +56,8 @@ _PARSED_AS_TYPED = tuple(JVM_KINDS)
 
 
 def split_into_records(files: DataFrame, encoding: str, multiline: bool = False) -> DataFrame:
-    """One row per file: its path, its text and ``RECORD_COUNT_COLUMN``, its number of records.
+    """One row per file: its path, its bytes (plain JSON Lines read by the JVM helpers) or its
+    text (any other file), and ``RECORD_COUNT_COLUMN``, its number of records.
 
     :func:`explode_lines` then gives one row per record. A file whose text starts with ``[``
     is one JSON array of records; with ``multiLine`` a file is one JSON document (an object,
