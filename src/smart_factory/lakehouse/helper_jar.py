@@ -1,7 +1,9 @@
 """The project's own JVM classes (``*.java`` in the package), compiled once into a cached jar.
 
-One hot path is cheaper in the JVM than as Spark expressions: the ``cloudFiles`` source's
-per-record JSON parse (``runtime/cloud_files/java/RecordParser.java``). The sources ship
+Two hot paths of the ``cloudFiles`` source are cheaper in the JVM than as Spark
+expressions: splitting plain JSON Lines files into records (``JsonLines.java``) and parsing
+each record that fits the schema (``RecordParser.java``), both under
+``runtime/cloud_files/java/``. The sources ship
 with the package and are compiled on first use, with the JDK's ``javac`` against PySpark's
 own jars, into a jar under the cache folder whose name carries a key of the sources, the
 ``javac`` and PySpark; sessions then load it with ``spark.jars`` (a cluster's executors
