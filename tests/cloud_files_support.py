@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql.types import StructType
 
 from smart_factory.runtime.cloud_files import install_cloud_files
+from smart_factory.runtime.cloud_files.jvm_parsing import JVM_LISTING_CONF, uses_jvm_listing
 from smart_factory.runtime.ingestion import IngestionResult, ingest_available
 
 # A fixed clock for file modification times (2026-01-05T08:00:00Z): Spark's file source takes
@@ -97,3 +100,18 @@ def collect_available(spark: SparkSession, build: Callable[[], DataFrame], check
 
     result = ingest_available(spark, build, str(checkpoint / "unused_table"), str(checkpoint), write_batch=keep_rows)
     return CollectedRun(result, collected)
+
+
+@contextmanager
+def file_source(spark: SparkSession, which: str) -> Iterator[None]:
+    """Streams defined inside use ``"listing"`` (the helper jar's source) or ``"spark"`` (Spark's own).
+
+    ``"listing"`` needs the helper jar; a session without one (no JDK) skips the test.
+    """
+    if which == "listing" and not uses_jvm_listing(spark):
+        pytest.skip("no helper jar here (no javac): cloudFiles uses Spark's file source")
+    spark.conf.set(JVM_LISTING_CONF, str(which == "listing").lower())
+    try:
+        yield
+    finally:
+        spark.conf.unset(JVM_LISTING_CONF)

@@ -6,17 +6,26 @@ file is processed exactly once, the checkpoint remembering which; ``Trigger.Avai
 processes what is there and stops; ``cloudFiles.maxFilesPerTrigger`` (default 1000) and
 ``cloudFiles.maxBytesPerTrigger`` bound each micro-batch ("Auto Loader options",
 https://docs.databricks.com/en/ingestion/cloud-object-storage/auto-loader/options.html).
+
+Every test runs over both file sources: the helper jar's and Spark's own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cloud_files_support import BASE_MTIME, auto_loader, collect_available, jsonl, land
+from cloud_files_support import BASE_MTIME, auto_loader, collect_available, file_source, jsonl, land
 
 from smart_factory.errors import CloudFilesOptionError
 from smart_factory.runtime.ingestion import ingest_available
+
+
+@pytest.fixture(autouse=True, params=["listing", "spark"])
+def each_file_source(spark, request) -> Iterator[None]:
+    with file_source(spark, request.param):
+        yield
 
 
 def readings(prefix: str, count: int) -> str:

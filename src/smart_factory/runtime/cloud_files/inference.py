@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import json
+import re
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -34,6 +35,8 @@ _SAMPLE_SIZE_CONF = "spark.databricks.cloudFiles.schemaInference.sampleSize.{}"
 _CORRUPT_RECORD = "_cloud_files_unreadable"
 # Both ways of inferring leave timestamps as strings, as Auto Loader's JSON inference does.
 _JSON_INFERENCE_OPTIONS = {"inferTimestamp": "false"}
+# Characters Spark's (Hadoop's) path patterns give a meaning; a backslash makes them literal.
+_GLOB_CHARACTERS = re.compile(r"([\[\]{}*?\\])")
 
 
 def sample_size_conf(spark: SparkSession, limit: str) -> int:
@@ -100,6 +103,11 @@ def _files_under(folder: Path, recursive: bool) -> list[Path]:
     return found
 
 
+def glob_escaped(path: str) -> str:
+    """A file's path as a Spark reader pattern that matches just that file ("[1].json" is a name)."""
+    return _GLOB_CHARACTERS.sub(r"\\\1", path)
+
+
 def records_of(spark: SparkSession, files: list[str], encoding: str, multiline: bool = False) -> DataFrame:
     """The records in ``files``: each one's text and its top-level keys (null when it is not a JSON object).
 
@@ -107,7 +115,7 @@ def records_of(spark: SparkSession, files: list[str], encoding: str, multiline: 
     filtered here: for strings Spark runs ``array_distinct`` interpreted, and a filter on
     the keys would be pushed below their projection and parse every record twice.
     """
-    binary = spark.read.format("binaryFile").schema(BINARY_FILE_SCHEMA).load(files)
+    binary = spark.read.format("binaryFile").schema(BINARY_FILE_SCHEMA).load([glob_escaped(file) for file in files])
     lines = explode_lines(split_into_records(binary, encoding, multiline))
     return lines.withColumn(KEYS_COLUMN, F.json_object_keys(F.col(LINE_COLUMN)))
 

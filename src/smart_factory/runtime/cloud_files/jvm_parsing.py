@@ -1,6 +1,7 @@
-"""The project's JVM helpers for reading records (``java/*.java``), as Spark columns.
+"""The project's JVM helpers for cloudFiles (``java/*.java``): a file source and record readers.
 
-Two hot steps of :mod:`~smart_factory.runtime.cloud_files.parsing` are cheaper in the JVM
+``ListingFileSource.java`` finds new files at a cost that follows the new files, not the
+history (see its docstring); two hot steps of :mod:`~smart_factory.runtime.cloud_files.parsing` are cheaper in the JVM
 than as Spark expressions:
 
 - telling a plain JSON Lines file and splitting it into its records (``JsonLines.java``:
@@ -33,9 +34,13 @@ from pyspark.sql.types import (
     StructType,
 )
 
-# A session setting: "false" makes cloudFiles use Spark expressions even with the helper jar there.
+# Session settings: "false" makes cloudFiles use Spark expressions (parsing) or Spark's own
+# file source (listing) even with the helper jar there.
 JVM_PARSING_CONF = "smart_factory.cloudFiles.jvmParsing"
+JVM_LISTING_CONF = "smart_factory.cloudFiles.jvmListing"
 _PACKAGE = "smartfactory.cloudfiles"
+# The stream source class, named in full as a readStream format.
+LISTING_SOURCE = f"{_PACKAGE}.ListingFileSource"
 # How RecordParser names the Spark types it reads itself; it reads others as text.
 JVM_KINDS = {
     StringType: "string", BooleanType: "boolean", IntegerType: "int",
@@ -45,7 +50,16 @@ JVM_KINDS = {
 
 def uses_jvm_parsing(spark: SparkSession) -> bool:
     """Whether this session reads records with the JVM helpers (it has them, and they are not switched off)."""
-    if spark.conf.get(JVM_PARSING_CONF, "true").strip().lower() == "false":
+    return _helpers_in_use(spark, JVM_PARSING_CONF)
+
+
+def uses_jvm_listing(spark: SparkSession) -> bool:
+    """Whether this session's cloudFiles streams use ``ListingFileSource`` rather than Spark's file source."""
+    return _helpers_in_use(spark, JVM_LISTING_CONF)
+
+
+def _helpers_in_use(spark: SparkSession, switch: str) -> bool:
+    if spark.conf.get(switch, "true").strip().lower() == "false":
         return False
     return _helpers_loaded(id(spark.sparkContext._gateway))
 

@@ -16,6 +16,7 @@ from urllib.parse import unquote
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.streaming import DataStreamReader
 from pyspark.sql.types import StringType, StructField, StructType
 
 from smart_factory.errors import CloudFilesError, NewColumnsRejected, SchemaChangedError
@@ -27,6 +28,7 @@ from smart_factory.runtime.cloud_files.inference import (
     sample_files,
     sample_size_conf,
 )
+from smart_factory.runtime.cloud_files.jvm_parsing import LISTING_SOURCE, uses_jvm_listing
 from smart_factory.runtime.cloud_files.options import (
     DEFAULT_MAX_FILES_PER_TRIGGER,
     RESCUED_DATA_COLUMN,
@@ -112,17 +114,12 @@ class CloudFilesSource:
 
     def stream(self) -> DataFrame:
         schema = self.current_schema()
-        reader = (
-            self.spark.readStream.format("binaryFile").schema(BINARY_FILE_SCHEMA).option("maxFileAge", _NO_MAX_FILE_AGE)
-        )
+        reader = self._file_reader()
         if self.options.max_bytes_per_trigger is not None:
             reader = reader.option("maxBytesPerTrigger", str(self.options.max_bytes_per_trigger))
         else:
             max_files = self.options.max_files_per_trigger or DEFAULT_MAX_FILES_PER_TRIGGER
             reader = reader.option("maxFilesPerTrigger", str(max_files))
-        # Auto Loader finds files in nested folders (landing/2026/01/05/…); Spark's file
-        # source only does when asked. Either way names starting with _ or . are skipped.
-        reader = reader.option("recursiveFileLookup", "true")
         for key, value in self.options.passed_through:
             reader = reader.option(key, value)
         files = split_into_records(reader.load(self.path), self.options.encoding, self.options.multiline)
@@ -146,6 +143,18 @@ class CloudFilesSource:
             if mode in ("addNewColumns", "failOnNewColumns")
             else None,
         )
+
+    def _file_reader(self) -> DataStreamReader:
+        """Each new file as a ``binaryFile`` row, by the helper jar's source when there is one.
+
+        Auto Loader finds files in nested folders (landing/2026/01/05/…); Spark's file source
+        only does when asked. Either way names starting with _ or . are skipped.
+        """
+        recursive = dict(self.options.passed_through).get("recursivefilelookup", "true").lower() == "true"
+        reader = self.spark.readStream.schema(BINARY_FILE_SCHEMA).option("recursiveFileLookup", "true")
+        if recursive and uses_jvm_listing(self.spark):
+            return reader.format(LISTING_SOURCE)
+        return reader.format("binaryFile").option("maxFileAge", _NO_MAX_FILE_AGE)
 
     def _store(self) -> SchemaStore:
         location = self.schema_location
