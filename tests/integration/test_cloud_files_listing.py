@@ -15,7 +15,11 @@ import pytest
 from cloud_files_support import BASE_MTIME, auto_loader, collect_available, file_source, jsonl, land
 from pyspark.sql import functions as F
 
-COMPACT_INTERVAL_CONF = "spark.sql.streaming.fileSource.log.compactInterval"
+# Spark's settings for its file source log, which the helper jar's source follows too.
+LOG_SETTINGS = {
+    "spark.sql.streaming.fileSource.log.compactInterval": "3",
+    "spark.sql.streaming.fileSource.log.cleanupDelay": "0",
+}
 
 # Names a landing folder may hold, with what Spark's listing does with each.
 READ = [
@@ -39,11 +43,13 @@ def landing(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def compact_every_three_batches(spark) -> Iterator[None]:
-    spark.conf.set(COMPACT_INTERVAL_CONF, "3")
+    for key, value in LOG_SETTINGS.items():
+        spark.conf.set(key, value)
     try:
         yield
     finally:
-        spark.conf.unset(COMPACT_INTERVAL_CONF)
+        for key in LOG_SETTINGS:
+            spark.conf.unset(key)
 
 
 def read_with(spark, which: str, landing: Path, workspace: Path, **options: str):
@@ -64,6 +70,10 @@ def source_log(checkpoint: Path) -> list[dict]:
             assert lines[0] == "v1"
             entries += [json.loads(line) for line in lines[1:]]
     return entries
+
+
+def log_files(folder: Path) -> list[str]:
+    return sorted(entry.name for entry in folder.iterdir() if entry.name[0].isdigit())
 
 
 def test_both_sources_find_the_same_files_and_name_them_alike(spark, landing: Path, tmp_path: Path) -> None:
@@ -90,8 +100,9 @@ def test_a_name_glob_keeps_only_matching_files(spark, landing: Path, tmp_path: P
         for which in ("listing", "spark")
     }
 
+    starting_with_p = ["_k=v/partition-like.json", "plain.json", "plus+sign.json"]
     for run in runs.values():
-            assert sorted(row.device_id for row in run.rows) == ["_k=v/partition-like.json", "plain.json", "plus+sign.json"]
+        assert sorted(row.device_id for row in run.rows) == starting_with_p
 
 
 @pytest.mark.parametrize("order", [["spark", "listing", "spark"], ["listing", "spark", "listing"]])
@@ -107,19 +118,25 @@ def test_a_checkpoint_moves_between_the_two_sources(spark, tmp_path: Path, order
     assert seen == [[f"run{number}-0.json", f"run{number}-1.json"] for number in range(3)]
 
 
-def test_the_log_is_compacted_as_sparks_and_both_sources_restore_it(
+def test_the_log_is_compacted_and_cleaned_as_sparks_and_both_sources_restore_it(
     spark, tmp_path: Path, compact_every_three_batches: None
 ) -> None:
-    landing, checkpoint, read = tmp_path / "landing", tmp_path / "checkpoint", []
-    for run_number, which in enumerate(["listing"] * 4 + ["spark", "listing"]):
-        name = f"file-{run_number}.json"
-        land(landing, name, reading(name), mtime=BASE_MTIME + run_number)
-        read += [row.device_id for row in read_with(spark, which, landing, tmp_path).rows]
+    landing, log_folder, read = tmp_path / "landing", tmp_path / "checkpoint" / "sources" / "0", []
+
+    def one_new_file(which: str) -> None:
+        name = f"file-{len(read)}.json"
+        land(landing, name, reading(name), mtime=BASE_MTIME + len(read))
+        read.extend(row.device_id for row in read_with(spark, which, landing, tmp_path).rows)
+
+    for _ in range(4):
+        one_new_file("listing")
+    # Batch 2 is a compaction batch: its file repeats batches 0 and 1.
+    assert log_files(log_folder) == ["0", "1", "2.compact", "3"]
+    compacted = (log_folder / "2.compact").read_text().splitlines()
+    assert [json.loads(line)["batchId"] for line in compacted[1:]] == [0, 1, 2]
+    one_new_file("spark")
+    one_new_file("listing")
 
     assert read == [f"file-{number}.json" for number in range(6)]
-    log_folder = checkpoint / "sources" / "0"
-    compacted = log_folder / "2.compact"
-    assert compacted.is_file() and not (log_folder / "2").exists()
-    # The compact file repeats batches 0 and 1: a restore reads it and what follows only.
-    assert [json.loads(line)["batchId"] for line in compacted.read_text().splitlines()[1:]] == [0, 1, 2]
-    assert (log_folder / "5.compact").is_file()
+    # Writing 5.compact deleted what came before the previous compaction (no cleanup delay).
+    assert log_files(log_folder) == ["3", "4", "5.compact"]

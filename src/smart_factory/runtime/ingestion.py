@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import fcntl
 import functools
-import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -34,7 +33,7 @@ from smart_factory.errors import CloudFilesError, SchemaChangedError
 from smart_factory.runtime.cloud_files.source import is_ledger_metric, schema_change_from
 from smart_factory.runtime.delta_txn import committed_txn_version
 from smart_factory.runtime.files import write_text_atomically
-from smart_factory.runtime.ledger import LedgerEntry, append_to_ledger, normalise_file_path
+from smart_factory.runtime.ledger import LedgerEntry, append_to_ledger, files_of_batches, normalise_file_path
 from smart_factory.testing.fault_points import POINT_ENV, fault_point, fault_window
 
 APP_ID_FILE = "_txn_app_id"
@@ -154,28 +153,6 @@ def _run_until_done(
             raise
         result.progress.extend(query.recentProgress)
         return
-
-
-def files_of_batches(checkpoint_dir: Path, batch_ids: set[int]) -> dict[str, int]:
-    """``{file: batch_id}`` for the committed ones of ``batch_ids``, from source 0's log.
-
-    Reads only those batches' log files (not the whole history), so the cost of a run
-    follows its new files.
-    """
-    files: dict[str, int] = {}
-    source_log = checkpoint_dir / "sources" / "0"
-    for batch_id in sorted(batch_ids):
-        if not (checkpoint_dir / "commits" / str(batch_id)).is_file():
-            continue
-        # Every few batches Spark compacts the log: "<n>.compact" repeats the earlier entries.
-        for log_file in (source_log / str(batch_id), source_log / f"{batch_id}.compact"):
-            if not log_file.is_file():
-                continue
-            for line in log_file.read_text(encoding="utf-8").splitlines()[1:]:
-                entry = json.loads(line)
-                if entry["batchId"] == batch_id:
-                    files[normalise_file_path(entry["path"])] = batch_id
-    return files
 
 
 def _record_ledger(

@@ -57,24 +57,31 @@ RECORDED_THROUGH_FILE = "_ledger_recorded_through"
 
 def committed_source_files(checkpoint: str | Path, after_batch: int = -1) -> dict[str, int]:
     """``{file: batch_id}`` for every file of a committed micro-batch of source 0 after ``after_batch``."""
+    commits = Path(checkpoint) / "commits"
+    committed = {int(entry.name) for entry in commits.iterdir() if entry.name.isdigit()} if commits.is_dir() else set()
+    return files_of_batches(checkpoint, {batch_id for batch_id in committed if batch_id > after_batch})
+
+
+def files_of_batches(checkpoint: str | Path, batch_ids: set[int]) -> dict[str, int]:
+    """``{file: batch_id}`` for the committed ones of ``batch_ids``, from source 0's log.
+
+    Reads only those batches' log files (not the whole history), so the cost of a run
+    follows its new files.
+    """
     checkpoint = Path(checkpoint)
-    commits = checkpoint / "commits"
-    committed = (
-        {int(entry.name) for entry in commits.iterdir() if entry.name.isdigit()}
-        if commits.is_dir()
-        else set()
-    )
     files: dict[str, int] = {}
     source_log = checkpoint / "sources" / "0"
-    if not source_log.is_dir():
-        return files
-    # Spark compacts the log every few batches into "<n>.compact", which repeats earlier entries.
-    log_files = [entry for entry in source_log.iterdir() if entry.name.split(".")[0].isdigit()]
-    for log_file in sorted(log_files, key=lambda entry: int(entry.name.split(".")[0])):
-        for line in log_file.read_text(encoding="utf-8").splitlines()[1:]:
-            entry = json.loads(line)
-            if entry["batchId"] in committed and entry["batchId"] > after_batch:
-                files[normalise_file_path(entry["path"])] = int(entry["batchId"])
+    for batch_id in sorted(batch_ids):
+        if not (checkpoint / "commits" / str(batch_id)).is_file():
+            continue
+        # Every few batches the log is compacted: "<n>.compact" repeats the earlier entries.
+        for log_file in (source_log / str(batch_id), source_log / f"{batch_id}.compact"):
+            if not log_file.is_file():
+                continue
+            for line in log_file.read_text(encoding="utf-8").splitlines()[1:]:
+                entry = json.loads(line)
+                if entry["batchId"] == batch_id:
+                    files[normalise_file_path(entry["path"])] = batch_id
     return files
 
 

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.network.util.JavaUtils;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SQLContext;
@@ -128,9 +129,16 @@ public class ListingFileSource extends BinaryFileFormat implements StreamSourceP
         }
       }
       this.batchOptions = inner.updated(DataSource.GLOB_PATHS_KEY(), "false");
-      int compactInterval = Integer.parseInt(session.sessionState().conf().getConfString(
-          "spark.sql.streaming.fileSource.log.compactInterval", "10"));
-      this.log = new SourceFileLog(new Path(metadataPath), conf, compactInterval);
+      // Spark's own settings for its file source log, with its defaults.
+      var sqlConf = session.sessionState().conf();
+      int compactInterval = Integer.parseInt(
+          sqlConf.getConfString("spark.sql.streaming.fileSource.log.compactInterval", "10"));
+      boolean deletion = Boolean.parseBoolean(
+          sqlConf.getConfString("spark.sql.streaming.fileSource.log.deletion", "true"));
+      long cleanupDelayMs = JavaUtils.timeStringAsMs(
+          sqlConf.getConfString("spark.sql.streaming.fileSource.log.cleanupDelay", "10m"));
+      this.log = new SourceFileLog(new Path(metadataPath), conf, compactInterval,
+          deletion ? cleanupDelayMs : -1);
       SourceFileLog.Restored restored = log.restore();
       for (SourceFileLog.Entry entry : restored.entries()) {
         seen.add(ListedFiles.keyOf(entry.path()));

@@ -24,7 +24,8 @@ import org.apache.hadoop.fs.Path;
  * log ({@code sources/0}): a file per batch, {@code v1} then a JSON line per file, and every
  * {@code compactInterval}th batch a {@code <n>.compact} file that repeats all earlier entries. So
  * either source can carry on a checkpoint the other started, and restoring reads one compact
- * file plus a few small ones however long the history.
+ * file plus a few small ones however long the history. As Spark does, writing a compact file
+ * deletes the log files before the previous one once they are older than a cleanup delay.
  */
 final class SourceFileLog {
   private static final String VERSION = "v1";
@@ -37,12 +38,16 @@ final class SourceFileLog {
   private final FileSystem fs;
   private final Path folder;
   private final int defaultCompactInterval;
+  private final long cleanupDelayMs;
   private int compactInterval;
 
-  SourceFileLog(Path folder, Configuration conf, int defaultCompactInterval) throws IOException {
+  /** A log at {@code folder}; {@code cleanupDelayMs} below zero keeps every log file. */
+  SourceFileLog(Path folder, Configuration conf, int defaultCompactInterval, long cleanupDelayMs)
+      throws IOException {
     this.fs = folder.getFileSystem(conf);
     this.folder = fs.makeQualified(folder);
     this.defaultCompactInterval = defaultCompactInterval;
+    this.cleanupDelayMs = cleanupDelayMs;
     this.compactInterval = defaultCompactInterval;
   }
 
@@ -116,6 +121,20 @@ final class SourceFileLog {
     if (!fs.rename(temporary, target)) {
       fs.delete(temporary, false);
       throw new IOException("Could not write " + target);
+    }
+    if (isCompactionBatch(batchId) && cleanupDelayMs >= 0) {
+      deleteExpired(batchId + 1 - compactInterval);
+    }
+  }
+
+  /** Deletes log files of batches before {@code firstKept} written before the cleanup delay. */
+  private void deleteExpired(long firstKept) throws IOException {
+    long expired = System.currentTimeMillis() - cleanupDelayMs;
+    for (FileStatus status : fs.listStatus(folder)) {
+      long id = batchIdOf(status.getPath().getName());
+      if (id >= 0 && id < firstKept && status.getModificationTime() < expired) {
+        fs.delete(status.getPath(), false);
+      }
     }
   }
 
