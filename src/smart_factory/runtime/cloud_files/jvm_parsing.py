@@ -22,6 +22,7 @@ import functools
 from py4j.java_gateway import JavaClass
 from pyspark import SparkContext
 from pyspark.sql import Column, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.classic.column import Column as ClassicColumn
 from pyspark.sql.classic.column import _to_seq
 from pyspark.sql.types import (
@@ -31,6 +32,7 @@ from pyspark.sql.types import (
     IntegerType,
     LongType,
     StringType,
+    StructField,
     StructType,
 )
 
@@ -76,9 +78,24 @@ def _helper_class(name: str) -> object:
     return found
 
 
-def _applied(function: object, argument: Column) -> Column:
-    """A JVM ``UserDefinedFunction`` applied to a column."""
-    return ClassicColumn(function.apply(_to_seq(SparkContext._active_spark_context, [argument._jc])))  # type: ignore[attr-defined]
+def _applied(function: object, *arguments: Column) -> Column:
+    """A JVM ``UserDefinedFunction`` applied to columns."""
+    java_arguments = _to_seq(SparkContext._active_spark_context, [argument._jc for argument in arguments])  # type: ignore[attr-defined]
+    return ClassicColumn(function.apply(java_arguments))  # type: ignore[attr-defined]
+
+
+def jvm_interpreted(column: Column, first: str, second: str) -> Column:
+    """``column``, an expression of the string columns ``first`` and ``second``, behind a JVM call.
+
+    The same expression, evaluated interpreted inside ``InterpretedColumn``: for one with
+    lambdas, which have no generated code, this keeps the surrounding steps in generated code.
+    """
+    spark = SparkSession.getActiveSession()
+    assert spark is not None, "a column is built inside a Spark session"
+    inputs = StructType([StructField(first, StringType()), StructField(second, StringType())])
+    definition = spark.createDataFrame([], inputs)
+    function = _helper_class("InterpretedColumn").of(definition.select(column.alias("value"))._jdf)  # type: ignore[attr-defined]
+    return _applied(function, F.col(first), F.col(second))
 
 
 def jvm_parsed(line: Column, schema: StructType) -> Column:

@@ -27,6 +27,7 @@ from pyspark.sql.types import ArrayType, DataType, MapType, StringType, StructFi
 
 from smart_factory.runtime.cloud_files.jvm_parsing import (
     JVM_KINDS,
+    jvm_interpreted,
     jvm_is_plain_json_lines,
     jvm_parsed,
     jvm_record_count,
@@ -41,7 +42,6 @@ TYPED_COLUMN = "_cloud_files_typed"
 FITS_COLUMN = "_cloud_files_fits"
 SLOW_COLUMN = "_cloud_files_slow"
 RECORD_COUNT_COLUMN = "_cloud_files_records"
-CHECK_COLUMN = "_cloud_files_new_columns_check"
 NEW_COLUMNS_ERROR = "CLOUD_FILES_NEW_COLUMNS"
 _CORRUPT_FIELD = "_cloud_files_corrupt_record"
 _TEXT_COLUMN = "_cloud_files_text"
@@ -213,8 +213,7 @@ class _Projection:
     typed: list[Column]  # the fast path's parse
     fits: Column
     slow: Column  # for a record that does not fit: its values, rescued data and new columns
-    columns: list[Column]
-    check: Column | None
+    columns: list[Column]  # each stops the query on a record with new columns, when asked to
 
 
 def project_to_schema(
@@ -238,21 +237,11 @@ def project_to_schema(
         schema.json(), rescued_data_column, rescue_unknown_fields, fail_on_new_columns_for,
         uses_jvm_parsing(spark), gateway,
     )  # fmt: skip
-    # Three steps: the fast parse; the slow path, in one column of its own (its lambdas keep
-    # that step out of generated code, and each step out of it copies every row once); the
-    # schema's columns, from one or the other.
+    # Three steps: the fast parse; the slow path, in one column of its own (computed only for
+    # records that do not fit); the schema's columns, from one or the other.
     with_fits = records.select(*projection.typed).withColumn(FITS_COLUMN, projection.fits)
     both_paths = with_fits.withColumn(SLOW_COLUMN, projection.slow)
-    if projection.check is None:
-        return both_paths.select(*projection.columns)
-    # The check is a column the observation below reads, computed in the same pass as the
-    # data (a filter would be pushed below the parsing and parse every record again); the
-    # observation keeps it from being pruned when a query reads only some columns.
-    checked = both_paths.select(*projection.columns, projection.check.alias(CHECK_COLUMN))
-    observed = checked.observe(
-        f"cloud_files_schema_check:{fail_on_new_columns_for}", F.count(CHECK_COLUMN).alias("new_columns")
-    )
-    return observed.drop(CHECK_COLUMN)
+    return both_paths.select(*projection.columns)
 
 
 @functools.lru_cache(maxsize=64)
@@ -328,19 +317,14 @@ def _projection(
         return F.when(F.size(rescued_names) > 0, F.to_json(F.map_concat(rescued_values, file_path)))
 
     slow = F.col(SLOW_COLUMN)
-    columns = [
-        F.when(fits, _fast_value(field)).otherwise(slow[field.name]).alias(field.name) for field in fields
-    ]
+    columns = [F.when(fits, _fast_value(field)).otherwise(slow[field.name]) for field in fields]
+    names = [field.name for field in fields]
     if rescued_data_column:
         # A record that is not a JSON object is kept whole, with its file.
         unreadable = F.to_json(F.create_map(F.lit("_corrupt_record"), line, F.lit("_file_path"), F.col("path")))
-        columns.append(
-            F.when(fits, F.lit(None).cast("string"))
-            .when(slow.isNull(), unreadable)
-            .otherwise(slow[rescued_data_column])
-            .alias(rescued_data_column)
-        )
-    check = None
+        rescued = slow[rescued_data_column]
+        columns.append(F.when(fits, F.lit(None).cast("string")).when(slow.isNull(), unreadable).otherwise(rescued))
+        names.append(rescued_data_column)
     if fail_on_new_columns_for is not None:
         # The message carries JSON so any path or column name survives the trip back (see
         # source.schema_change_from).
@@ -354,16 +338,22 @@ def _projection(
             )
         )
         error = F.raise_error(F.concat(F.lit(f"[{NEW_COLUMNS_ERROR}] "), details))
-        check = F.when(~fits & (F.size(new_names) > 0), error)
+        # Every column checks, so the check runs whichever columns a query reads (one that
+        # reads none of them has no use for the new ones either), in the same pass as the data.
+        stop = ~fits & (F.size(new_names) > 0)
+        columns = [F.when(stop, error).otherwise(column) for column in columns]
     record_fields = _map_of(line)
+    slow_path_of_line = _let(record_fields, lambda parsed: F.when(
+        parsed.isNotNull(), _let(_last_value_per_key(parsed), slow_path)
+    ))  # fmt: skip
+    if jvm_parsing:
+        # Its lambdas have no generated code: behind a call, they keep every other step in it.
+        slow_path_of_line = jvm_interpreted(slow_path_of_line, "path", LINE_COLUMN)
     return _Projection(
         typed=typed,
         fits=fits_test,
-        slow=F.when(~fits, _let(record_fields, lambda parsed: F.when(
-            parsed.isNotNull(), _let(_last_value_per_key(parsed), slow_path)
-        ))),
-        columns=columns,
-        check=check,
+        slow=F.when(~fits, slow_path_of_line),
+        columns=[column.alias(name) for column, name in zip(columns, names, strict=True)],
     )
 
 
