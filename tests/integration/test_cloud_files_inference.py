@@ -248,3 +248,46 @@ def test_spark_s_one_pass_inference_steps_aside_where_only_counting_records_is_r
         folder = tmp_path / name.replace(" ", "_")
         land(folder, "f.json", text)
         assert inference._fields_by_spark(spark, [str(folder / "f.json")], False) is None, name
+
+
+def test_the_jvm_key_count_finds_what_counting_each_record_s_keys_finds(spark, tmp_path) -> None:
+    if not inference.uses_jvm_parsing(spark):
+        pytest.skip("no helper jar here (no javac)")
+    repeated = '{"Device_ID": "X", "Device_ID": "Y", "Device_ID": "Z"}\n'
+    cases = {
+        "plain": [jsonl(READING, {"device_id": "DEV-2", "firmware": None}, {"note": "x\": 1", "nested": {"a": [1]}})],
+        "a key spelt two ways": [jsonl({"device_id": "DEV-1"}, {"Device_ID": "DEV-2"}, {"device_id": "DEV-3"})],
+        # Counted once per record: device_id (two records) wins over Device_ID (one, three times).
+        "repeated key": [repeated + jsonl({"device_id": "D"}, {"device_id": "E"})],
+        "two files and an empty one": [jsonl({"a": 1}), jsonl({"b": "[1]"}, {"a": 2}), ""],
+    }  # fmt: skip
+    for name, contents in cases.items():
+        folder = tmp_path / name.replace(" ", "_")
+        files = [str(land(folder, f"[{index}].json", text)) for index, text in enumerate(contents)]
+
+        by_jvm = inference._fields_by_jvm_key_counts(spark, files)
+        counted = inference._fields_by_key_counts(spark, files, False, "UTF-8", multiline=False)
+
+        assert by_jvm is not None, name
+        assert sorted(by_jvm, key=lambda field: field.name) == sorted(counted, key=lambda field: field.name), name
+
+
+def test_the_jvm_key_count_steps_aside_unless_every_record_is_one_object(spark, tmp_path) -> None:
+    if not inference.uses_jvm_parsing(spark):
+        pytest.skip("no helper jar here (no javac)")
+    cases = {
+        "pretty-printed array": json.dumps([{"device_id": "DEV-1"}], indent=2),
+        "an array on one line": '[{"device_id": "DEV-1"}]\n',
+        "a line that is not JSON": jsonl({"device_id": "DEV-1"}) + "not json\n",
+        "a truncated record": '{"device_id": "DEV-1"',
+        "trailing text": '{"device_id": "DEV-1"} extra\n',
+        "single quotes": "{'device_id': 'DEV-1'}\n",
+        "windows line endings": '{"device_id": "DEV-1"}\r\n',
+        "two records on a line": '{"device_id": "DEV-1"} {"device_id": "DEV-2"}\n',
+        "two records with no space": '{"device_id": "DEV-1"}{"device_id": "DEV-2"}\n',
+        "a record over two lines": '{"device_id":\n"DEV-1"}\n',
+    }
+    for name, text in cases.items():
+        folder = tmp_path / name.replace(" ", "_")
+        land(folder, "f.json", text)
+        assert inference._fields_by_jvm_key_counts(spark, [str(folder / "f.json")]) is None, name

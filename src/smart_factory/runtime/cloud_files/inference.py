@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DataType, StringType, StructField, StructType
 
 from smart_factory.errors import CloudFilesError, CloudFilesOptionError
+from smart_factory.runtime.cloud_files.jvm_parsing import jvm_key_counts, uses_jvm_parsing
 from smart_factory.runtime.cloud_files.options import parse_byte_size
 from smart_factory.runtime.cloud_files.parsing import (
     BINARY_FILE_SCHEMA,
@@ -133,7 +134,12 @@ def infer_schema(
 
     ``only_columns`` limits the result to those names (used when new columns arrive).
     """
-    fields = None if multiline or not is_utf8(encoding) else _fields_by_spark(spark, files, infer_column_types)
+    plain_json_lines = not multiline and is_utf8(encoding)
+    fields = None
+    if plain_json_lines and not infer_column_types and uses_jvm_parsing(spark):
+        fields = _fields_by_jvm_key_counts(spark, files)
+    if fields is None and plain_json_lines:
+        fields = _fields_by_spark(spark, files, infer_column_types)
     if fields is None:
         fields = _fields_by_key_counts(spark, files, infer_column_types, encoding, multiline)
     fields = sorted(fields, key=lambda field: field.name)
@@ -154,13 +160,29 @@ def _fields_by_spark(spark: SparkSession, files: list[str], infer_column_types: 
     session.conf.set("spark.sql.caseSensitive", "true")
     reader = session.read.options(**_JSON_INFERENCE_OPTIONS, columnNameOfCorruptRecord=_CORRUPT_RECORD)
     try:
-        schema = reader.json(files).schema
+        schema = reader.json([glob_escaped(file) for file in files]).schema
     except Exception:  # a file gone or unreadable: the record-by-record path says which
         return None
     names = schema.names
     if _CORRUPT_RECORD in names or len({name.lower() for name in names}) < len(names):
         return None
     return [StructField(field.name, field.dataType if infer_column_types else StringType()) for field in schema.fields]
+
+
+def _fields_by_jvm_key_counts(spark: SparkSession, files: list[str]) -> list[StructField] | None:
+    """Text columns named by every top-level key, from one JVM pass per file that skips the values.
+
+    None unless every file is plain JSON Lines of JSON objects; otherwise the same as
+    :func:`_fields_by_key_counts` (which counts the same keys record by record).
+    """
+    binary = spark.read.format("binaryFile").schema(BINARY_FILE_SCHEMA).load([glob_escaped(file) for file in files])
+    key_counts: dict[str, int] = {}
+    for row in binary.select(jvm_key_counts(F.col("content")).alias("keys")).collect():
+        if row["keys"] is None:
+            return None
+        for name, count in row["keys"].items():
+            key_counts[name] = key_counts.get(name, 0) + count
+    return _most_common_spelling([StructField(name, StringType()) for name in key_counts], key_counts)
 
 
 def _fields_by_key_counts(

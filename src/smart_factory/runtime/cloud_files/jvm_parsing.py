@@ -112,6 +112,14 @@ def jvm_is_plain_json_lines(content: Column) -> Column:
     return _applied(_helper_class("JsonLines").plainFunction(), content)  # type: ignore[attr-defined]
 
 
+def jvm_key_counts(content: Column) -> Column:
+    """How many records of a file hold each top-level key (``MAP<STRING, BIGINT>``).
+
+    Null unless the file is plain JSON Lines of JSON objects only.
+    """
+    return _applied(_helper_class("JsonLines").keyCountsFunction(), content)  # type: ignore[attr-defined]
+
+
 def jvm_records(content: Column) -> Column:
     """A plain JSON Lines file's records (its non-empty lines) from its bytes, as ``ARRAY<STRING>``."""
     return _applied(_helper_class("JsonLines").recordsFunction(), content)  # type: ignore[attr-defined]

@@ -41,6 +41,7 @@ KEYS_COLUMN = "_cloud_files_keys"
 TYPED_COLUMN = "_cloud_files_typed"
 FITS_COLUMN = "_cloud_files_fits"
 SLOW_COLUMN = "_cloud_files_slow"
+_TAG_COLUMN = "_cloud_files_schema_location"
 RECORD_COUNT_COLUMN = "_cloud_files_records"
 NEW_COLUMNS_ERROR = "CLOUD_FILES_NEW_COLUMNS"
 _CORRUPT_FIELD = "_cloud_files_corrupt_record"
@@ -233,10 +234,14 @@ def project_to_schema(
     # expressions, so a run that builds the same stream again reuses them.
     spark = records.sparkSession
     gateway = id(spark.sparkContext._gateway)
+    checks_new_columns = fail_on_new_columns_for is not None
     projection = _projection(
-        schema.json(), rescued_data_column, rescue_unknown_fields, fail_on_new_columns_for,
+        schema.json(), rescued_data_column, rescue_unknown_fields, checks_new_columns,
         uses_jvm_parsing(spark), gateway,
     )  # fmt: skip
+    if checks_new_columns:
+        # A constant column, so streams of one schema share the columns whatever their tag.
+        records = records.withColumn(_TAG_COLUMN, F.lit(fail_on_new_columns_for))
     # Three steps: the fast parse; the slow path, in one column of its own (computed only for
     # records that do not fit); the schema's columns, from one or the other.
     with_fits = records.select(*projection.typed).withColumn(FITS_COLUMN, projection.fits)
@@ -249,7 +254,7 @@ def _projection(
     schema_json: str,
     rescued_data_column: str | None,
     rescue_unknown_fields: bool,
-    fail_on_new_columns_for: str | None,
+    checks_new_columns: bool,
     jvm_parsing: bool,
     _gateway: int,
 ) -> _Projection:
@@ -283,6 +288,8 @@ def _projection(
             & keys.isNotNull()
             & (_known_keys(keys, fields) == F.size(keys))
         )
+    if checks_new_columns:
+        typed.append(F.col(_TAG_COLUMN))
     fits = F.col(FITS_COLUMN)
 
     def slow_path(record_fields: Column) -> Column:
@@ -304,7 +311,7 @@ def _projection(
             if not rescue_unknown_fields:  # only case mismatches of known names are rescued
                 unknown = F.filter(unknown, lambda key: F.array_contains(lower_names, F.lower(key)))
             members.append(_let(F.array_union(unknown, mismatched), rescued_json).alias(rescued_data_column))
-        if fail_on_new_columns_for is not None:
+        if checks_new_columns:
             members.append(F.filter(keys, lambda key: ~F.array_contains(lower_names, F.lower(key))).alias("new"))
         return F.struct(*members)
 
@@ -325,13 +332,13 @@ def _projection(
         rescued = slow[rescued_data_column]
         columns.append(F.when(fits, F.lit(None).cast("string")).when(slow.isNull(), unreadable).otherwise(rescued))
         names.append(rescued_data_column)
-    if fail_on_new_columns_for is not None:
+    if checks_new_columns:
         # The message carries JSON so any path or column name survives the trip back (see
         # source.schema_change_from).
         new_names = slow["new"]
         details = F.to_json(
             F.struct(
-                F.lit(fail_on_new_columns_for).alias("schemaLocation"),
+                F.col(_TAG_COLUMN).alias("schemaLocation"),
                 # (sort_array: array_sort is a lambda, which would keep this step out of generated code)
                 F.sort_array(F.array_distinct(new_names)).alias("columns"),
                 F.col("path").alias("file"),

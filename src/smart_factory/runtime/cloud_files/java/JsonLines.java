@@ -1,8 +1,16 @@
 package smartfactory.cloudfiles;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.functions;
@@ -28,6 +36,7 @@ public final class JsonLines {
   private static final long LOW_BITS = 0x0101010101010101L;
   private static final long NEWLINES = LOW_BITS * '\n';
   private static final long CARRIAGE_RETURNS = LOW_BITS * '\r';
+  private static final JsonFactory JSON = new JsonFactory();
 
   private JsonLines() {}
 
@@ -47,6 +56,54 @@ public final class JsonLines {
   public static UserDefinedFunction countFunction() {
     UDF1<byte[], Integer> count = JsonLines::count;
     return functions.udf(count, DataTypes.IntegerType);
+  }
+
+  /**
+   * A Spark function of a file's bytes: how many records hold each top-level key, {@code
+   * MAP<STRING, BIGINT>}; null unless the file is plain JSON Lines whose every record is one JSON
+   * object. Values are skipped, not decoded: this is schema inference when columns are text.
+   */
+  public static UserDefinedFunction keyCountsFunction() {
+    UDF1<byte[], Map<String, Long>> keyCounts = JsonLines::keyCounts;
+    return functions.udf(
+        keyCounts, DataTypes.createMapType(DataTypes.StringType, DataTypes.LongType, false));
+  }
+
+  static Map<String, Long> keyCounts(byte[] content) {
+    if (content == null || !isPlain(content)) {
+      return null;
+    }
+    Map<String, Long> counts = new HashMap<>();
+    Set<String> keysOfRecord = new HashSet<>();
+    int start = textStart(content);
+    // One parser over the whole file (one per record costs more than the parse): each record
+    // must then be one object that starts on a line of its own and ends on it.
+    try (JsonParser parser = JSON.createParser(content, start, content.length - start)) {
+      int previousLine = 0;
+      JsonToken token;
+      while ((token = parser.nextToken()) != null) {
+        int line = parser.currentTokenLocation().getLineNr();
+        if (token != JsonToken.START_OBJECT || line == previousLine) {
+          return null;
+        }
+        while ((token = parser.nextToken()) == JsonToken.FIELD_NAME) {
+          keysOfRecord.add(parser.currentName());
+          parser.nextToken();
+          parser.skipChildren();
+        }
+        if (token != JsonToken.END_OBJECT || parser.currentTokenLocation().getLineNr() != line) {
+          return null;
+        }
+        previousLine = line;
+        for (String key : keysOfRecord) {
+          counts.merge(key, 1L, Long::sum);
+        }
+        keysOfRecord.clear();
+      }
+    } catch (IOException | RuntimeException notOneObjectPerLine) {
+      return null;
+    }
+    return counts;
   }
 
   static Boolean isPlain(byte[] content) {
