@@ -175,7 +175,13 @@ def _fields_by_jvm_key_counts(spark: SparkSession, files: list[str]) -> list[Str
     None unless every file is plain JSON Lines of JSON objects; otherwise the same as
     :func:`_fields_by_key_counts` (which counts the same keys record by record).
     """
-    binary = spark.read.format("binaryFile").schema(BINARY_FILE_SCHEMA).load([glob_escaped(file) for file in files])
+    # Smaller tasks, so a few large files spread evenly over the cores (Spark would pack them
+    # two to a task, leaving a core idle at the end); many small files are still packed. In a
+    # session of its own, so no other query sees the setting.
+    session = spark.newSession()
+    tasks = min(len(files), 2 * spark.sparkContext.defaultParallelism)
+    session.conf.set("spark.sql.files.minPartitionNum", str(max(tasks, 1)))
+    binary = session.read.format("binaryFile").schema(BINARY_FILE_SCHEMA).load([glob_escaped(file) for file in files])
     key_counts: dict[str, int] = {}
     for row in binary.select(jvm_key_counts(F.col("content")).alias("keys")).collect():
         if row["keys"] is None:
