@@ -66,48 +66,65 @@ def split_into_records(files: DataFrame, encoding: str, multiline: bool = False)
     """
     # A plain JSON Lines file in UTF-8 (nearly every file) is read from its bytes by the JVM
     # helpers when the session has them; every other file by the Spark expressions below.
-    reads_plain_files = not multiline and is_utf8(encoding) and uses_jvm_parsing(files.sparkSession)
+    spark = files.sparkSession
+    reads_plain_files = not multiline and is_utf8(encoding) and uses_jvm_parsing(spark)
+    steps = _file_steps(encoding, multiline, reads_plain_files, id(spark.sparkContext._gateway))
+    for step in steps:
+        files = files.select(*step)
+    return files
+
+
+@functools.lru_cache(maxsize=16)
+def _file_steps(encoding: str, multiline: bool, reads_plain_files: bool, _gateway: int) -> list[list[Column]]:
+    """The columns of :func:`split_into_records`'s steps, built once (they take many calls into the JVM)."""
     plain = jvm_is_plain_json_lines(F.col("content")) if reads_plain_files else F.lit(False)
-    files = files.select("_metadata", "content", plain.alias(_PLAIN_COLUMN))
     is_plain = F.col(_PLAIN_COLUMN)
     decoded = _decode(F.col("content"), encoding)
     # The text is its own column: the higher-order functions in _irregular_records are
     # evaluated without common-subexpression elimination, so an inline expression would
     # decode the file once per use.
     without_bom = F.when(decoded.startswith("\ufeff"), F.substring(decoded, 2, 2**31 - 1)).otherwise(decoded)
-    files = files.select(
-        "_metadata",
-        F.when(is_plain, F.col("content")).alias(_CONTENT_COLUMN),
-        F.when(~is_plain, without_bom).alias(_TEXT_COLUMN),
-    )
     # Each file is named as _metadata.file_path and Spark's checkpoint name it (URL-encoded:
     # "line%202.json"), not as binaryFile's decoded `path`, so rescued data, the per-file
     # metrics, _metadata and the checkpoint agree on every file, odd characters and all.
     file_path = F.col("_metadata.file_path").alias("path")
     irregular = _irregular_records(F.col(_TEXT_COLUMN), multiline).alias(_IRREGULAR_COLUMN)
-    files = files.select(file_path, _CONTENT_COLUMN, _TEXT_COLUMN, irregular)
     content = F.col(_CONTENT_COLUMN)
     from_text = F.size(F.coalesce(F.col(_IRREGULAR_COLUMN), _plain_records(F.col(_TEXT_COLUMN))))
     count = from_text
     if reads_plain_files:
         count = F.when(content.isNotNull(), jvm_record_count(content)).otherwise(from_text)
-    return files.withColumn(RECORD_COUNT_COLUMN, count)
+    return [
+        [F.col("_metadata"), F.col("content"), plain.alias(_PLAIN_COLUMN)],
+        [
+            F.col("_metadata"),
+            F.when(is_plain, F.col("content")).alias(_CONTENT_COLUMN),
+            F.when(~is_plain, without_bom).alias(_TEXT_COLUMN),
+        ],
+        [file_path, content, F.col(_TEXT_COLUMN), irregular],
+        [F.col("path"), content, F.col(_TEXT_COLUMN), F.col(_IRREGULAR_COLUMN), count.alias(RECORD_COUNT_COLUMN)],
+    ]
 
 
 def explode_lines(files: DataFrame) -> DataFrame:
     """One row per record, from :func:`split_into_records`'s files: its file and its JSON text."""
+    # (Without the JVM helpers the content column is null for every file.)
+    spark = files.sparkSession
+    record_of_each_line, has_record = _explode_columns(uses_jvm_parsing(spark), id(spark.sparkContext._gateway))
+    return files.select(F.col("path"), record_of_each_line).where(has_record)
+
+
+@functools.lru_cache(maxsize=4)
+def _explode_columns(with_helpers: bool, _gateway: int) -> tuple[Column, Column]:
     content = F.col(_CONTENT_COLUMN)
     from_text = F.coalesce(F.col(_IRREGULAR_COLUMN), _plain_records(F.col(_TEXT_COLUMN)))
-    # (Without the JVM helpers the content column is null for every file.)
-    with_helpers = uses_jvm_parsing(files.sparkSession)
     records = F.when(content.isNotNull(), jvm_records(content)).otherwise(from_text) if with_helpers else from_text
     # The lines of a plain JSON Lines file are split where they are exploded (and counted
     # separately): an array of a hundred thousand lines copied into a row and read back cost
     # more than splitting twice.
     # explode_outer, then drop the null a file without records gives: for a plain explode
     # Spark infers a "has elements" filter and pushes it below the split, splitting twice.
-    exploded = files.select(F.col("path"), F.explode_outer(records).alias(LINE_COLUMN))
-    return exploded.where(F.col(LINE_COLUMN).isNotNull())
+    return F.explode_outer(records).alias(LINE_COLUMN), F.col(LINE_COLUMN).isNotNull()
 
 
 def _plain_records(text: Column) -> Column:
