@@ -84,18 +84,17 @@ def _applied(function: object, *arguments: Column) -> Column:
     return ClassicColumn(function.apply(java_arguments))  # type: ignore[attr-defined]
 
 
-def jvm_interpreted(column: Column, first: str, second: str) -> Column:
-    """``column``, an expression of the string columns ``first`` and ``second``, behind a JVM call.
+def jvm_interpreted(column: Column, *inputs: str) -> Column:
+    """``column``, an expression of the string columns ``inputs``, behind a JVM call.
 
     The same expression, evaluated interpreted inside ``InterpretedColumn``: for one with
     lambdas, which have no generated code, this keeps the surrounding steps in generated code.
     """
     spark = SparkSession.getActiveSession()
     assert spark is not None, "a column is built inside a Spark session"
-    inputs = StructType([StructField(first, StringType()), StructField(second, StringType())])
-    definition = spark.createDataFrame([], inputs)
+    definition = spark.createDataFrame([], StructType([StructField(name, StringType()) for name in inputs]))
     function = _helper_class("InterpretedColumn").of(definition.select(column.alias("value"))._jdf)  # type: ignore[attr-defined]
-    return _applied(function, F.col(first), F.col(second))
+    return _applied(function, F.struct(*[F.col(name) for name in inputs]))
 
 
 def jvm_parsed(line: Column, schema: StructType) -> Column:

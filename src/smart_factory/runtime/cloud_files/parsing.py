@@ -88,7 +88,12 @@ def _file_steps(encoding: str, multiline: bool, reads_plain_files: bool, _gatewa
     # "line%202.json"), not as binaryFile's decoded `path`, so rescued data, the per-file
     # metrics, _metadata and the checkpoint agree on every file, odd characters and all.
     file_path = F.col("_metadata.file_path").alias("path")
-    irregular = _irregular_records(F.col(_TEXT_COLUMN), multiline).alias(_IRREGULAR_COLUMN)
+    irregular = _irregular_records(F.col(_TEXT_COLUMN), multiline)
+    if reads_plain_files:
+        # Its lambdas have no generated code: behind a call, only the files that need them
+        # (not plain JSON Lines) leave it, and the other steps stay in generated code.
+        irregular = F.when(F.col(_TEXT_COLUMN).isNotNull(), jvm_interpreted(irregular, _TEXT_COLUMN))
+    irregular = irregular.alias(_IRREGULAR_COLUMN)
     content = F.col(_CONTENT_COLUMN)
     from_text = F.size(F.coalesce(F.col(_IRREGULAR_COLUMN), _plain_records(F.col(_TEXT_COLUMN))))
     count = from_text

@@ -2,9 +2,8 @@ package smartfactory.cloudfiles;
 
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.api.java.UDF2;
+import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.catalyst.CatalystTypeConverters$;
-import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.expressions.Alias;
 import org.apache.spark.sql.catalyst.expressions.Attribute;
 import org.apache.spark.sql.catalyst.expressions.BindReferences$;
@@ -21,7 +20,7 @@ import scala.Function1;
 import scala.collection.immutable.Seq;
 
 /**
- * A Spark column of two text columns, evaluated interpreted inside a function call.
+ * A Spark column of text columns, evaluated interpreted inside a function call.
  *
  * <p>Why: an expression with lambdas (Spark's higher-order functions) has no generated code,
  * so a projection that holds one runs outside whole-stage code generation, and each step in
@@ -30,12 +29,12 @@ import scala.collection.immutable.Seq;
  * costs nothing on the rows a {@code CASE WHEN} sends elsewhere; on the rows it does get, it
  * gives exactly the values Spark would (it is the same expression).
  */
-public final class InterpretedColumn implements UDF2<String, String, Row> {
+public final class InterpretedColumn implements UDF1<Row, Object> {
   private static final long serialVersionUID = 1L;
 
   private final Expression expression;
   private final DataType dataType;
-  private transient Function1<Object, Object> toRow;
+  private transient Function1<Object, Object> toScala;
 
   private InterpretedColumn(Expression expression, DataType dataType) {
     this.expression = expression;
@@ -43,8 +42,8 @@ public final class InterpretedColumn implements UDF2<String, String, Row> {
   }
 
   /**
-   * The one column of {@code definition} (a select over a relation of two string columns) as a
-   * function of those two columns, in their order; it returns a struct, the column's type.
+   * The one column of {@code definition} (a select over a relation of string columns) as a
+   * function of a struct of those columns, in their order, returning the column's type.
    */
   public static UserDefinedFunction of(Dataset<Row> definition) {
     // As the optimizer would, swap expressions that only exist to be replaced (to_json's
@@ -73,13 +72,14 @@ public final class InterpretedColumn implements UDF2<String, String, Row> {
   }
 
   @Override
-  public Row call(String first, String second) {
-    InternalRow input = new GenericInternalRow(new Object[] {
-        first == null ? null : UTF8String.fromString(first),
-        second == null ? null : UTF8String.fromString(second)});
-    if (toRow == null) {
-      toRow = CatalystTypeConverters$.MODULE$.createToScalaConverter(dataType);
+  public Object call(Row columns) {
+    Object[] values = new Object[columns.length()];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = columns.isNullAt(i) ? null : UTF8String.fromString(columns.getString(i));
     }
-    return (Row) toRow.apply(expression.eval(input));
+    if (toScala == null) {
+      toScala = CatalystTypeConverters$.MODULE$.createToScalaConverter(dataType);
+    }
+    return toScala.apply(expression.eval(new GenericInternalRow(values)));
   }
 }
