@@ -90,8 +90,9 @@ def jvm_interpreted(column: Column, *inputs: str) -> Column:
     The same expression, evaluated interpreted inside ``InterpretedColumn``: for one with
     lambdas, which have no generated code, this keeps the surrounding steps in generated code.
     """
-    spark = SparkSession.getActiveSession()
-    assert spark is not None, "a column is built inside a Spark session"
+    # (The active session, else the default one: a pipeline builds its flows in threads of
+    # its own, which have no active session.)
+    spark = SparkSession.active()
     definition = spark.createDataFrame([], StructType([StructField(name, StringType()) for name in inputs]))
     function = _helper_class("InterpretedColumn").of(definition.select(column.alias("value"))._jdf)  # type: ignore[attr-defined]
     return _applied(function, F.struct(*[F.col(name) for name in inputs]))

@@ -94,7 +94,8 @@ public class ListingFileSource extends BinaryFileFormat implements StreamSourceP
     private final scala.collection.immutable.Map<String, String> batchOptions;
     private final SourceFileLog log;
     private final Set<String> seen = new HashSet<>();
-    // Every entry logged so far, for the next compact file; and the batches this run wrote.
+    // Every entry logged so far, for the next compact file; and the batches this run wrote
+    // that are not committed yet.
     private final List<SourceFileLog.Entry> logged = new ArrayList<>();
     private final Map<Long, List<SourceFileLog.Entry>> written = new HashMap<>();
     private long latestBatchId;
@@ -278,10 +279,17 @@ public class ListingFileSource extends BinaryFileFormat implements StreamSourceP
     }
 
     @Override
-    public void commit(Offset end) {}
+    public synchronized void commit(Offset end) {
+      long committed = logOffset(end);
+      written.keySet().removeIf(batchId -> batchId <= committed);
+    }
 
     @Override
-    public void commit(org.apache.spark.sql.connector.read.streaming.Offset end) {}
+    public void commit(org.apache.spark.sql.connector.read.streaming.Offset end) {
+      if (end instanceof Offset offset) {
+        commit(offset);
+      }
+    }
 
     @Override
     public void stop() {}
