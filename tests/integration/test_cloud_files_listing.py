@@ -140,3 +140,12 @@ def test_the_log_is_compacted_and_cleaned_as_sparks_and_both_sources_restore_it(
     assert read == [f"file-{number}.json" for number in range(6)]
     # Writing 5.compact deleted what came before the previous compaction (no cleanup delay).
     assert log_files(log_folder) == ["3", "4", "5.compact"]
+
+
+@pytest.mark.parametrize("which", ["listing", "spark"])
+def test_a_landing_folder_that_is_not_there_is_an_error_naming_it(spark, tmp_path: Path, which: str) -> None:
+    missing = tmp_path / "no_such_landing"
+    build = auto_loader(spark, missing, None, schema="device_id STRING")
+
+    with file_source(spark, which), pytest.raises(Exception, match="PATH_NOT_FOUND.*no_such_landing"):
+        build()

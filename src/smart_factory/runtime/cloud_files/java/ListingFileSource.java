@@ -31,6 +31,7 @@ import org.apache.spark.sql.execution.streaming.Source;
 import org.apache.spark.sql.execution.streaming.runtime.FileStreamSourceOffset;
 import org.apache.spark.sql.execution.streaming.runtime.FileStreamSourceOffset$;
 import org.apache.spark.sql.execution.streaming.runtime.SerializedOffset;
+import org.apache.spark.sql.errors.QueryCompilationErrors;
 import org.apache.spark.sql.sources.StreamSourceProvider;
 import org.apache.spark.sql.types.StructType;
 import scala.Option;
@@ -67,7 +68,24 @@ public class ListingFileSource extends BinaryFileFormat implements StreamSourceP
   @Override
   public Tuple2<String, StructType> sourceSchema(SQLContext context, Option<StructType> schema,
       String providerName, scala.collection.immutable.Map<String, String> parameters) {
+    // As Spark's file source does, a folder that is not there is an error now, not at run time.
+    String path = parameters.get("path").getOrElse(() -> "");
+    try {
+      Path folder = new Path(path);
+      Configuration conf = ((SparkSession) context.sparkSession()).sessionState().newHadoopConf();
+      if (!folder.getFileSystem(conf).exists(folder)) {
+        sneakyThrow(QueryCompilationErrors.dataPathNotExistError(path));
+      }
+    } catch (IOException | IllegalArgumentException error) {
+      throw new IllegalArgumentException("Cannot read the folder " + path + ": " + error, error);
+    }
     return new Tuple2<>(shortName(), schema.isDefined() ? schema.get() : BinaryFileFormat.schema());
+  }
+
+  /** Throws Spark's own error (an AnalysisException, which Java would have declared). */
+  @SuppressWarnings("unchecked")
+  private static <E extends Throwable> void sneakyThrow(Throwable error) throws E {
+    throw (E) error;
   }
 
   @Override
