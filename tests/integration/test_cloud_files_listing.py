@@ -15,6 +15,8 @@ import pytest
 from cloud_files_support import BASE_MTIME, auto_loader, collect_available, file_source, jsonl, land
 from pyspark.sql import functions as F
 
+from smart_factory.runtime.ledger import committed_source_files
+
 # Spark's settings for its file source log, which the helper jar's source follows too.
 LOG_SETTINGS = {
     "spark.sql.streaming.fileSource.log.compactInterval": "3",
@@ -140,6 +142,9 @@ def test_the_log_is_compacted_and_cleaned_as_sparks_and_both_sources_restore_it(
     assert read == [f"file-{number}.json" for number in range(6)]
     # Writing 5.compact deleted what came before the previous compaction (no cleanup delay).
     assert log_files(log_folder) == ["3", "4", "5.compact"]
+    # The ledger still finds the deleted batches' files, in the compact file that repeats them.
+    by_batch = {Path(path).name: batch for path, batch in committed_source_files(tmp_path / "checkpoint").items()}
+    assert by_batch == {f"file-{number}.json": number for number in range(6)}
 
 
 @pytest.mark.parametrize("which", ["listing", "spark"])

@@ -66,23 +66,30 @@ def files_of_batches(checkpoint: str | Path, batch_ids: set[int]) -> dict[str, i
     """``{file: batch_id}`` for the committed ones of ``batch_ids``, from source 0's log.
 
     Reads only those batches' log files (not the whole history), so the cost of a run
-    follows its new files.
+    follows its new files. Every few batches the log is compacted: ``<n>.compact`` repeats
+    every earlier entry, and the files before an older compaction are deleted in time, so a
+    batch whose own file is gone is read from the first compact file after it.
     """
     checkpoint = Path(checkpoint)
-    files: dict[str, int] = {}
     source_log = checkpoint / "sources" / "0"
-    for batch_id in sorted(batch_ids):
-        if not (checkpoint / "commits" / str(batch_id)).is_file():
-            continue
-        # Every few batches the log is compacted: "<n>.compact" repeats the earlier entries.
-        for log_file in (source_log / str(batch_id), source_log / f"{batch_id}.compact"):
-            if not log_file.is_file():
-                continue
-            for line in log_file.read_text(encoding="utf-8").splitlines()[1:]:
-                entry = json.loads(line)
-                if entry["batchId"] == batch_id:
-                    files[normalise_file_path(entry["path"])] = batch_id
+    wanted = {batch_id for batch_id in batch_ids if (checkpoint / "commits" / str(batch_id)).is_file()}
+    log_files = []
+    for batch_id in sorted(wanted):
+        own = [source_log / str(batch_id), source_log / f"{batch_id}.compact"]
+        log_files += [log_file for log_file in own if log_file.is_file()] or _compact_file_after(source_log, batch_id)
+    files: dict[str, int] = {}
+    for log_file in dict.fromkeys(log_files):  # each file once
+        for line in log_file.read_text(encoding="utf-8").splitlines()[1:]:
+            entry = json.loads(line)
+            if entry["batchId"] in wanted:
+                files[normalise_file_path(entry["path"])] = int(entry["batchId"])
     return files
+
+
+def _compact_file_after(source_log: Path, batch_id: int) -> list[Path]:
+    compacted = [entry for entry in source_log.glob("*.compact") if entry.name.split(".")[0].isdigit()]
+    later = [entry for entry in compacted if int(entry.name.split(".")[0]) > batch_id]
+    return [min(later, key=lambda entry: int(entry.name.split(".")[0]))] if later else []
 
 
 def append_to_ledger(

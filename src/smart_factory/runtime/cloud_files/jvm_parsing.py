@@ -1,8 +1,8 @@
 """The project's JVM helpers for cloudFiles (``java/*.java``): a file source and record readers.
 
 ``ListingFileSource.java`` finds new files at a cost that follows the new files, not the
-history (see its docstring); two hot steps of :mod:`~smart_factory.runtime.cloud_files.parsing` are cheaper in the JVM
-than as Spark expressions:
+history (see its docstring). Two hot steps of :mod:`~smart_factory.runtime.cloud_files.parsing`
+are cheaper in the JVM than as Spark expressions:
 
 - telling a plain JSON Lines file and splitting it into its records (``JsonLines.java``:
   Spark's whole-string functions read a file byte by byte through a generic accessor, and
