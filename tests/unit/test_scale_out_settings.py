@@ -180,3 +180,37 @@ def test_an_object_store_storage_root_is_refused_with_what_to_do(root: str) -> N
 def test_a_file_url_storage_root_is_its_folder(tmp_path: Path) -> None:
     assert StoragePaths.from_env(f"file://{tmp_path}").root == tmp_path.resolve()
     assert StoragePaths.from_env(f"file:{tmp_path}").root == tmp_path.resolve()
+
+
+HELPER_JAR = Path("/cache/helper-jars/smart-factory-helpers-0123456789abcdef.jar")
+
+
+def test_a_local_driver_gets_the_nio_file_system_from_the_helper_jar(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv(SPARK_CONF_ENV, raising=False)
+    settings = _session_conf(StoragePaths(tmp_path), [*DELTA_JARS, HELPER_JAR], {}, local_mode=True)
+    assert settings["spark.hadoop.fs.file.impl"] == "smartfactory.lakehouse.NioLocalFileSystem"
+    assert settings["spark.hadoop.fs.AbstractFileSystem.file.impl"] == "smartfactory.lakehouse.NioLocalFs"
+    # Spark opens files before it loads spark.jars: the class must be on the driver's own path.
+    assert settings["spark.driver.extraClassPath"] == str(HELPER_JAR)
+
+
+@pytest.mark.parametrize(
+    ("jars", "local_mode"),
+    [(DELTA_JARS, True), ([*DELTA_JARS, HELPER_JAR], False)],
+    ids=["no helper jar", "cluster master"],
+)
+def test_hadoops_own_file_system_stays_without_the_jar_or_on_a_cluster(
+    tmp_path: Path, monkeypatch, jars: list[Path], local_mode: bool
+) -> None:
+    monkeypatch.delenv(SPARK_CONF_ENV, raising=False)
+    settings = _session_conf(StoragePaths(tmp_path), jars, {}, local_mode=local_mode)
+    assert not any(key.startswith("spark.hadoop.fs.") for key in settings)
+    assert "spark.driver.extraClassPath" not in settings
+
+
+def test_a_site_class_path_is_added_to_the_helper_jar(tmp_path: Path, monkeypatch) -> None:
+    conf_file = tmp_path / "site.conf"
+    conf_file.write_text("spark.driver.extraClassPath /opt/site/agent.jar\n")
+    monkeypatch.setenv(SPARK_CONF_ENV, str(conf_file))
+    settings = _session_conf(StoragePaths(tmp_path), [*DELTA_JARS, HELPER_JAR], {}, local_mode=True)
+    assert settings["spark.driver.extraClassPath"].split(":") == [str(HELPER_JAR), "/opt/site/agent.jar"]

@@ -3,7 +3,10 @@
 Two hot paths of the ``cloudFiles`` source are cheaper in the JVM than as Spark
 expressions: splitting plain JSON Lines files into records (``JsonLines.java``) and parsing
 each record that fits the schema (``RecordParser.java``), both under
-``runtime/cloud_files/java/``. The sources ship
+``runtime/cloud_files/java/``. And Hadoop's local file system, without Hadoop's native
+library, starts a ``chmod`` or ``readlink`` process for each file it writes or renames;
+``lakehouse/java/NioLocalFileSystem.java`` does those through ``java.nio`` instead
+(:func:`local_file_system_conf`). The sources ship
 with the package and are compiled on first use, with the JDK's ``javac`` against PySpark's
 own jars, into a jar under the cache folder whose name carries a key of the sources, the
 ``javac`` and PySpark; sessions then load it with ``spark.jars`` (a cluster's executors
@@ -37,6 +40,12 @@ _COMPILE_TIMEOUT_SECONDS = 180
 # Spark 4 runs on Java 17 and later: classes for 17 load on every runtime it supports.
 _JAVA_RELEASE = "17"
 _FALLBACK = "Spark expressions do their work instead (same results, slower)."
+_JAR_PREFIX = "smart-factory-helpers-"
+# Hadoop's settings naming the classes for file: paths, through FileSystem and FileContext.
+NIO_FILE_SYSTEMS = {
+    "spark.hadoop.fs.file.impl": "smartfactory.lakehouse.NioLocalFileSystem",
+    "spark.hadoop.fs.AbstractFileSystem.file.impl": "smartfactory.lakehouse.NioLocalFs",
+}
 
 
 def java_sources() -> list[Path]:
@@ -64,6 +73,19 @@ def helper_jars(java_executable: Path) -> list[Path]:
     return [jar] if jar is not None else []
 
 
+def local_file_system_conf(jars: list[Path]) -> dict[str, str]:
+    """Settings that give a local-mode driver the NIO local file system, when the helper jar is in ``jars``.
+
+    Spark opens files before it loads ``spark.jars`` (to fetch them), so the jar goes on the
+    driver's own class path. Only for local mode: a cluster's executors have their own class
+    path, and a file system class they cannot load would stop every task.
+    """
+    helper = next((jar for jar in jars if jar.name.startswith(_JAR_PREFIX)), None)
+    if helper is None:
+        return {}
+    return {"spark.driver.extraClassPath": str(helper), **NIO_FILE_SYSTEMS}
+
+
 def find_javac(java_executable: Path) -> Path | None:
     """``javac`` from the same JDK as ``java_executable`` when it has one, else the one on PATH."""
     beside = Path(os.path.realpath(java_executable)).parent / "javac"
@@ -76,7 +98,7 @@ def find_javac(java_executable: Path) -> Path | None:
 def build_helper_jar(javac: Path, sources: list[Path] | None = None, cache: Path | None = None) -> Path | None:
     """The jar of ``sources`` compiled by ``javac``: from the cache, else compiled now (None if that fails)."""
     sources = java_sources() if sources is None else sources
-    target = (cache or cache_root() / "helper-jars") / f"smart-factory-helpers-{_key(javac, sources)}.jar"
+    target = (cache or cache_root() / "helper-jars") / f"{_JAR_PREFIX}{_key(javac, sources)}.jar"
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

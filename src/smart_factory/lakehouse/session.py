@@ -23,7 +23,7 @@ from smart_factory.errors import EnvironmentProblem, SmartFactoryError, StorageN
 from smart_factory.lakehouse import shared_driver
 from smart_factory.lakehouse.catalog import ensure_schema, register_tables
 from smart_factory.lakehouse.class_archive import archive_java_options
-from smart_factory.lakehouse.helper_jar import session_jars
+from smart_factory.lakehouse.helper_jar import local_file_system_conf, session_jars
 from smart_factory.lakehouse.java import check_java
 from smart_factory.lakehouse.masters import (
     Master,
@@ -114,7 +114,8 @@ def get_spark(
     java = check_java()
     jars = session_jars(java)
     builder = SparkSession.builder.master(spark_master.url).appName(app_name)
-    for key, value in _session_conf(storage, jars, dict(conf or {}), archive_java_options(java, jars)).items():
+    java_options = archive_java_options(java, jars)
+    for key, value in _session_conf(storage, jars, dict(conf or {}), java_options, spark_master.is_local).items():
         builder = builder.config(key, value)
     _prepare_process_environment(spark_master)
     driver_log = storage.logs / f"spark-driver-{os.getpid()}.log"
@@ -190,7 +191,11 @@ def _attach(spark: SparkSession, storage: StoragePaths) -> None:
 
 
 def _session_conf(
-    storage: StoragePaths, jars: list[Path], overrides: Mapping[str, str], driver_class_archive: str = ""
+    storage: StoragePaths,
+    jars: list[Path],
+    overrides: Mapping[str, str],
+    driver_class_archive: str = "",
+    local_mode: bool = True,
 ) -> dict[str, str]:
     log4j_config = resources.files("smart_factory.lakehouse") / "log4j2.properties"
     java_options = f"-Dlog4j2.configurationFile=file:{log4j_config} -Duser.timezone=UTC"
@@ -202,6 +207,7 @@ def _session_conf(
         "spark.driver.extraJavaOptions": f"{java_options} {driver_class_archive}".strip(),
         "spark.executor.extraJavaOptions": java_options,
         _STORAGE_ROOT_CONF: str(storage.root),
+        **(local_file_system_conf(jars) if local_mode else {}),
     }
     # A site's conf file, then the caller's: list-valued settings (jars, JVM options) add up.
     return merge_conf(settings, site_conf(), overrides)

@@ -23,6 +23,8 @@ APPENDED_SETTINGS: dict[str, str] = {
     "spark.jars.packages": ",",
     "spark.driver.extraJavaOptions": " ",
     "spark.executor.extraJavaOptions": " ",
+    "spark.driver.extraClassPath": os.pathsep,
+    "spark.executor.extraClassPath": os.pathsep,
 }
 _LINE = re.compile(r"(?P<key>[^\s=:]+)\s*(?:[=:]\s*|\s+)(?P<value>.*)")
 
