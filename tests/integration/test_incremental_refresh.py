@@ -13,6 +13,7 @@ from smart_factory.runtime.incremental import (
     COMPLETE_RECOMPUTE,
     delta_version,
     group_keys,
+    input_signature,
     refresh_groups,
     remember_refresh,
 )
@@ -95,3 +96,26 @@ def test_a_commit_gone_from_the_log_leaves_the_question_to_the_change_feed(spark
     (tmp_path / "table" / "_delta_log" / f"{0:020d}.json").unlink()
     assert only_rows_added(table, 0, 1) is None
     assert only_rows_added(table, 1, 1) is True
+
+
+def test_a_delta_input_is_signed_by_its_version_and_a_file_input_by_its_files(spark, tmp_path) -> None:
+    table, registry = str(tmp_path / "gold"), tmp_path / "registry"
+    spark.range(3).withColumnRenamed("id", "device").write.format("delta").save(table)
+    registry.mkdir()
+    (registry / "devices.json").write_text('{"device": 1, "plant": "Lyon"}\n')
+
+    def view() -> DataFrame:
+        devices = spark.read.schema("device LONG, plant STRING").json(str(registry))
+        return spark.read.format("delta").load(table).join(devices, "device")
+
+    signed = input_signature(spark, view())
+    assert input_signature(spark, view()) == signed  # nothing changed: the view needs no refresh
+    spark.range(3, 4).withColumnRenamed("id", "device").write.format("delta").mode("append").save(table)
+    after_append = input_signature(spark, view())
+    assert after_append != signed
+    (registry / "devices.json").write_text('{"device": 1, "plant": "Lyon"}\n{"device": 2, "plant": "Turin"}\n')
+    assert input_signature(spark, view()) not in (signed, after_append)
+    pinned = spark.read.format("delta").option("versionAsOf", 0).load(table)
+    pinned_signature = input_signature(spark, pinned)
+    spark.range(9, 10).withColumnRenamed("id", "device").write.format("delta").mode("append").save(table)
+    assert input_signature(spark, pinned) == pinned_signature  # time travel reads version 0, whatever comes after

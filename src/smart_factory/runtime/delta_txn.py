@@ -19,7 +19,11 @@ def latest_snapshot(spark: SparkSession, table_path: str) -> Any | None:
     if not (Path(table_path) / "_delta_log").is_dir():
         return None
     jvm = spark._jvm
-    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, table_path)  # type: ignore[union-attr]
+    return updated_snapshot(jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, table_path))  # type: ignore[union-attr]
+
+
+def updated_snapshot(delta_log: Any) -> Any:
+    """The newest snapshot of a ``DeltaLog`` (a JVM object), after looking for new commits."""
     defaults = [getattr(delta_log, f"update$default${index}")() for index in (1, 2, 3)]
     return delta_log.update(*defaults)
 

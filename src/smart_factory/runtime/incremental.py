@@ -32,7 +32,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from smart_factory.runtime.delta_txn import latest_snapshot, only_rows_added
+from smart_factory.runtime.delta_txn import latest_snapshot, only_rows_added, updated_snapshot
 from smart_factory.runtime.files import write_text_atomically
 from smart_factory.testing.fault_points import fault_point, fault_window
 
@@ -168,11 +168,15 @@ def fingerprint(spark: SparkSession, query_over: Callable[[DataFrame], DataFrame
 # Functions whose value changes while the inputs do not: such a view is always recomputed.
 _CLOCK_FUNCTIONS = re.compile(r"current_timestamp|current_date|current_time|localtimestamp|now\(", re.IGNORECASE)
 _FILE_RELATION = "org.apache.spark.sql.execution.datasources.HadoopFsRelation"
+_DELTA_FILE_INDEX = "org.apache.spark.sql.delta.files.TahoeLogFileIndex"
 
 
 def input_signature(spark: SparkSession, frame: DataFrame) -> str | None:
-    """Changes when the query or any file it reads changes (path, size, modification time).
+    """Changes when the query or anything it reads changes.
 
+    A Delta table is identified by its id and the version the query reads: that names its
+    data exactly, and the log says it without the Spark jobs that listing the table's files
+    would run. Any other file source by its files (path, size, modification time).
     ``None`` when unchanged inputs would not prove an unchanged result: a non-deterministic
     query, a clock function, or an input that is not a set of files (Delta tables and file
     sources are). A view whose signature matches its last refresh needs no refresh at all.
@@ -183,19 +187,36 @@ def input_signature(spark: SparkSession, frame: DataFrame) -> str | None:
         return None
     jvm = spark.sparkContext._jvm
     file_relation = jvm.java.lang.Class.forName(_FILE_RELATION)
+    inputs: list[str] = []
     leaves = plan.collectLeaves()
     for index in range(leaves.size()):
         leaf = leaves.apply(index)
         if leaf.getClass().getSimpleName() != "LogicalRelation" or not file_relation.isInstance(leaf.relation()):
             return None
+        location = leaf.relation().location()
+        if location.getClass().getName() == _DELTA_FILE_INDEX:  # Delta's jar is not on Class.forName's path
+            inputs.append(_delta_input(location))
+        else:
+            inputs.extend(_file_inputs(spark, location.inputFiles()))
+    text = "\n".join([canonical, frame.schema.json(), *sorted(inputs)])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _delta_input(location: Any) -> str:
+    """``delta <table id> <version>`` for the version a Delta scan reads (a pinned one, or the latest)."""
+    snapshot = location if location.isTimeTravelQuery() else updated_snapshot(location.deltaLog())
+    return f"delta {snapshot.metadata().id()} {snapshot.version()}"
+
+
+def _file_inputs(spark: SparkSession, names: Any) -> list[str]:
+    jvm = spark.sparkContext._jvm
     hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
-    files = []
-    for name in sorted(frame.inputFiles()):
+    described = []
+    for name in names:
         path = jvm.org.apache.hadoop.fs.Path(name)
         status = path.getFileSystem(hadoop_conf).getFileStatus(path)
-        files.append(f"{name} {status.getLen()} {status.getModificationTime()}")
-    text = "\n".join([canonical, frame.schema.json(), *files])
-    return hashlib.sha256(text.encode()).hexdigest()
+        described.append(f"{name} {status.getLen()} {status.getModificationTime()}")
+    return described
 
 
 def _columns(schema: StructType) -> list[tuple[str, str]]:
