@@ -4,9 +4,11 @@ Spark's plan), and when the groups are MERGEd rather than the view recomputed.""
 from __future__ import annotations
 
 import pytest
+from delta.tables import DeltaTable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from smart_factory.runtime import incremental
 from smart_factory.runtime.delta_txn import only_rows_added
 from smart_factory.runtime.incremental import (
     CHANGE_FEED_PROPERTY,
@@ -56,7 +58,13 @@ def per_device(frame: DataFrame) -> DataFrame:
     return frame.groupBy("device_id").agg(F.max("temperature").alias("max_temperature"), F.count("*").alias("n"))
 
 
-def test_inserted_rows_merge_their_groups_and_deleted_rows_recompute_the_view(spark, tmp_path) -> None:
+@pytest.mark.parametrize("view_size", ["small", "large"])
+def test_inserted_rows_merge_their_groups_and_deleted_rows_recompute_the_view(
+    spark, tmp_path, monkeypatch, view_size: str
+) -> None:
+    """A small view is rewritten in one pass with its recomputed groups, a large one MERGEd."""
+    if view_size == "large":
+        monkeypatch.setattr(incremental, "REWRITE_MAX_BYTES", 0)
     source, target, state = str(tmp_path / "silver"), str(tmp_path / "gold"), tmp_path / "refresh_state.json"
 
     def land(*rows: tuple[str, float]) -> None:
@@ -80,6 +88,8 @@ def test_inserted_rows_merge_their_groups_and_deleted_rows_recompute_the_view(sp
     plan = refresh_groups(spark, per_device, source, target, state)
     assert plan.technique == "GROUP_AGGREGATE" and plan.rows_written == 2  # d2 and d3; d1 untouched
     assert view_rows() == recomputed_rows()
+    operation = DeltaTable.forPath(spark, target).history(1).first()["operation"]
+    assert operation == ("WRITE" if view_size == "small" else "MERGE")
 
     spark.sql(f"DELETE FROM delta.`{source}` WHERE device_id = 'd1'")
     now = delta_version(spark, source)

@@ -80,6 +80,23 @@ def _txn_in_recent_commits(log: Path, app_id: str) -> tuple[bool, int | None]:
     return whole_history_read, None
 
 
+def table_size(table_path: str) -> int | None:
+    """The bytes of the table's current data files, from the checksum of its newest commit.
+
+    None when that checksum is missing (Delta writes one per commit, but need not), so the
+    caller must not count on it.
+    """
+    log = Path(table_path) / "_delta_log"
+    versions = _commit_versions(log) if log.is_dir() else []
+    if not versions:
+        return None
+    try:
+        checksum = json.loads((log / f"{versions[-1]:020d}.crc").read_text(encoding="utf-8"))
+        return int(checksum["tableSizeBytes"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _commit_versions(log: Path) -> list[int]:
     """The versions of the JSON commit files in the log, oldest first."""
     return sorted(int(entry.stem) for entry in log.glob("*.json") if entry.stem.isdigit())

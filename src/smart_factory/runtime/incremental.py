@@ -28,17 +28,19 @@ from pathlib import Path
 from typing import Any
 
 from delta.tables import DeltaTable
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from smart_factory.runtime.delta_txn import latest_snapshot, only_rows_added, updated_snapshot
+from smart_factory.runtime.delta_txn import latest_snapshot, only_rows_added, table_size, updated_snapshot
 from smart_factory.runtime.files import write_text_atomically
 from smart_factory.testing.fault_points import fault_point, fault_window
 
 CHANGE_FEED_PROPERTY = "delta.enableChangeDataFeed"
 COMPLETE_RECOMPUTE = "COMPLETE_RECOMPUTE"
 _CHANGE_COLUMNS = ("_change_type", "_commit_version", "_commit_timestamp")
+# A view up to this size is rewritten whole with its recomputed groups rather than MERGEd.
+REWRITE_MAX_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -280,6 +282,22 @@ def refresh_groups(
     touched = query_over(changes.drop(*_CHANGE_COLUMNS)).select(*keys).distinct()
     recomputed = full.alias("view").join(touched.alias("touched"), _null_safe_match(keys, "view", "touched"),
                                          "left_semi")  # fmt: skip
+    size = table_size(target_path)
+    with fault_window("during_merge", table_path=target_path, dataset=dataset):
+        if size is not None and size <= REWRITE_MAX_BYTES:
+            written = _rewrite_groups(spark, target_path, recomputed, touched, keys)
+        else:
+            written = _merge_groups(spark, target_path, recomputed, keys)
+    # A crash here re-reads these versions next time: recomputing a group from the full source
+    # and MERGEing it again gives the same row, so the MERGE may safely happen twice.
+    fault_point("after_merge", dataset=dataset)
+    RefreshState(state.fingerprint, now).save(state_file)
+    return IncrementalPlan("GROUP_AGGREGATE", f"recomputed the groups touched by versions "
+                           f"{state.source.version + 1}-{now.version} of the source", written)  # fmt: skip
+
+
+def _merge_groups(spark: SparkSession, target_path: str, recomputed: DataFrame, keys: list[str]) -> int:
+    """MERGE the recomputed groups into the view: Delta rewrites only the files that hold one."""
     merge = (
         DeltaTable.forPath(spark, target_path)
         .alias("target")
@@ -287,15 +305,26 @@ def refresh_groups(
         .whenMatchedUpdateAll()
         .whenNotMatchedInsertAll()
     )
-    with fault_window("during_merge", table_path=target_path, dataset=dataset):
-        metrics = merge.execute()
-    written = int(metrics.first()["num_affected_rows"]) if metrics is not None else 0
-    # A crash here re-reads these versions next time: recomputing a group from the full source
-    # and MERGEing it again gives the same row, so the MERGE may safely happen twice.
-    fault_point("after_merge", dataset=dataset)
-    RefreshState(state.fingerprint, now).save(state_file)
-    return IncrementalPlan("GROUP_AGGREGATE", f"recomputed the groups touched by versions "
-                           f"{state.source.version + 1}-{now.version} of the source", written)  # fmt: skip
+    metrics = merge.execute()
+    return int(metrics.first()["num_affected_rows"]) if metrics is not None else 0
+
+
+def _rewrite_groups(
+    spark: SparkSession, target_path: str, recomputed: DataFrame, touched: DataFrame, keys: list[str]
+) -> int:
+    """The MERGE's result in one pass: the untouched groups as they are, then the recomputed ones.
+
+    For a small view MERGE's first pass (a join to find the files holding a touched group)
+    costs more than it saves: nearly every file holds one, and MERGE rewrites them anyway.
+    """
+    counted = Observation("recomputed groups")
+    untouched = (
+        spark.read.format("delta").load(target_path).alias("view")
+        .join(touched.alias("touched"), _null_safe_match(keys, "view", "touched"), "left_anti")
+    )  # fmt: skip
+    rows = untouched.unionByName(recomputed.observe(counted, F.count(F.lit(1)).alias("rows")))
+    rows.write.format("delta").mode("overwrite").save(target_path)
+    return int(counted.get.get("rows") or 0)
 
 
 def remember_refresh(
