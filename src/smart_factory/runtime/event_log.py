@@ -6,7 +6,8 @@ documented ``details:flow_progress.metrics.num_output_rows`` paths work on Spark
 Databricks query feeds such a path to ``from_json``, add ``::string`` (the one edit needed).
 
 Events are buffered and written in few Delta commits per update; the ``create_update``
-event is written at once, so a crash can never lose the record that an update started.
+event is written at once (beside the update's planning, which writes nothing, and before
+any flow starts), so a crash can never lose the record that an update started.
 An update whose process died before its final write is closed as FAILED by the next one
 (see :mod:`smart_factory.runtime.unfinished`).
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +38,8 @@ _ROW_SCHEMA = (
     "details STRING, event_type STRING"
 )
 FINAL_UPDATE_STATES = ("COMPLETED", "FAILED", "CANCELED")
+# Event-log writes that run beside an update's planning: one at a time is all they need.
+_WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="event-log")
 
 
 @dataclass
@@ -49,6 +53,7 @@ class EventLog:
     _buffer: list[tuple] = field(default_factory=list)
     _sequence: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)  # flows emit from their own threads
+    _pending: Future[None] | None = None  # a write started by flush_soon
 
     def emit(
         self,
@@ -84,11 +89,31 @@ class EventLog:
             self.flush()
 
     def flush(self) -> None:
-        """Write the buffered events in one Delta commit."""
-        if not self._buffer:
-            return
+        """Write the buffered events in one Delta commit, after any write :meth:`flush_soon` began."""
+        self.wait()
+        rows = self._take()
+        if rows:
+            self._write(rows)
+
+    def flush_soon(self) -> None:
+        """Start writing the buffered events beside the caller; :meth:`wait` (or the next flush) joins it."""
+        self.wait()
+        rows = self._take()
+        if rows:
+            self._pending = _WRITER.submit(self._write, rows)
+
+    def wait(self) -> None:
+        """Return once the write :meth:`flush_soon` began is committed (raising its error, if any)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def _take(self) -> list[tuple]:
         with self._lock:
             rows, self._buffer = self._buffer, []
+        return rows
+
+    def _write(self, rows: list[tuple]) -> None:
         frame = local_rows(self.spark, rows, _ROW_SCHEMA).withColumn("details", F.parse_json("details"))
         frame.write.format("delta").mode("append").option("mergeSchema", "true").save(self.path)
 

@@ -143,7 +143,8 @@ class Pipeline:
         show_graph: bool,
     ) -> None:
         events.emit("create_update", f"Update {result.update_id[:8]} started.",
-                    {"cause": "API_CALL", "full_refresh": bool(full_refresh)}, flush=True)  # fmt: skip
+                    {"cause": "API_CALL", "full_refresh": bool(full_refresh)})  # fmt: skip
+        events.flush_soon()  # committed while the pipeline is planned (which writes nothing)
         self._progress(events, result, "INITIALIZING")
         for notice in self.settings.notices:
             events.emit("notice", notice, {"notice": notice}, level="WARN")
@@ -151,6 +152,7 @@ class Pipeline:
         graph = result.graph = self.validate()
         self._emit_definitions(events, graph)
         layout = self.layout
+        events.wait()  # the record that this update started is in the log before any table changes
         self._apply_full_refresh(graph, layout, full_refresh)
         self._progress(events, result, "RUNNING")
         live = LiveGraph(self.settings.name) if show_graph else None
