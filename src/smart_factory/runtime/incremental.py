@@ -322,6 +322,7 @@ def _rewrite_groups(
         spark.read.format("delta").load(target_path).alias("view")
         .join(touched.alias("touched"), _null_safe_match(keys, "view", "touched"), "left_anti")
     )  # fmt: skip
+    # Both joins read the same touched groups: Spark reuses that broadcast, the change feed is read once.
     rows = untouched.unionByName(recomputed.observe(counted, F.count(F.lit(1)).alias("rows")))
     rows.write.format("delta").mode("overwrite").save(target_path)
     return int(counted.get.get("rows") or 0)

@@ -87,9 +87,11 @@ def files_of_batches(checkpoint: str | Path, batch_ids: set[int]) -> dict[str, i
 
 
 def _compact_file_after(source_log: Path, batch_id: int) -> list[Path]:
-    compacted = [entry for entry in source_log.glob("*.compact") if entry.name.split(".")[0].isdigit()]
-    later = [entry for entry in compacted if int(entry.name.split(".")[0]) > batch_id]
-    return [min(later, key=lambda entry: int(entry.name.split(".")[0]))] if later else []
+    """The first ``<n>.compact`` file with ``n`` after ``batch_id`` (it repeats that batch), as a list."""
+    compacted = {int(entry.name.split(".")[0]): entry for entry in source_log.glob("*.compact")
+                 if entry.name.split(".")[0].isdigit()}  # fmt: skip
+    later = [number for number in compacted if number > batch_id]
+    return [compacted[min(later)]] if later else []
 
 
 def append_to_ledger(
