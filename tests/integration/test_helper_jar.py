@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from smart_factory.lakehouse import helper_jar
-from smart_factory.lakehouse.helper_jar import HELPER_JAR_ENV, build_helper_jar, find_javac, helper_jars
+from smart_factory.lakehouse.helper_jar import (
+    HELPER_JAR_ENV,
+    build_helper_jar,
+    file_system_jar,
+    find_javac,
+    helper_jars,
+)
 from smart_factory.lakehouse.java import check_java
 
 
@@ -28,7 +34,12 @@ def test_the_jar_is_compiled_once_and_then_reused(javac: Path, tmp_path: Path) -
     compiled_at = jar.stat().st_mtime_ns
     assert build_helper_jar(javac, cache=tmp_path) == jar
     assert jar.stat().st_mtime_ns == compiled_at
-    assert [path.name for path in tmp_path.iterdir()] == [jar.name]  # no temporary left behind
+    # The file system classes also come alone, for the driver's own class path; no temporary is left.
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([jar.name, file_system_jar(jar).name])
+    with zipfile.ZipFile(file_system_jar(jar)) as archive:
+        names = archive.namelist()
+    assert "smartfactory/lakehouse/NioLocalFileSystem.class" in names
+    assert all(name.startswith("smartfactory/lakehouse/Nio") for name in names)
 
 
 def test_a_changed_source_gets_a_jar_of_its_own(javac: Path, tmp_path: Path) -> None:

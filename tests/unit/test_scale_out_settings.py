@@ -13,6 +13,7 @@ import pytest
 from support import run_cli
 
 from smart_factory.errors import ClusterUnavailable, InvalidSparkSetting, UnsupportedStorageRoot
+from smart_factory.lakehouse.helper_jar import file_system_jar
 from smart_factory.lakehouse.masters import (
     MASTER_ENV,
     check_reachable,
@@ -190,8 +191,10 @@ def test_a_local_driver_gets_the_nio_file_system_from_the_helper_jar(tmp_path: P
     settings = _session_conf(StoragePaths(tmp_path), [*DELTA_JARS, HELPER_JAR], {}, local_mode=True)
     assert settings["spark.hadoop.fs.file.impl"] == "smartfactory.lakehouse.NioLocalFileSystem"
     assert settings["spark.hadoop.fs.AbstractFileSystem.file.impl"] == "smartfactory.lakehouse.NioLocalFs"
-    # Spark opens files before it loads spark.jars: the class must be on the driver's own path.
-    assert settings["spark.driver.extraClassPath"] == str(HELPER_JAR)
+    # Spark opens files before it loads spark.jars: the classes must be on the driver's own path,
+    # and only they (a class there cannot see Delta's, which come with spark.jars).
+    assert settings["spark.driver.extraClassPath"] == str(file_system_jar(HELPER_JAR))
+    assert file_system_jar(HELPER_JAR).parent == HELPER_JAR.parent
 
 
 @pytest.mark.parametrize(
@@ -213,4 +216,5 @@ def test_a_site_class_path_is_added_to_the_helper_jar(tmp_path: Path, monkeypatc
     conf_file.write_text("spark.driver.extraClassPath /opt/site/agent.jar\n")
     monkeypatch.setenv(SPARK_CONF_ENV, str(conf_file))
     settings = _session_conf(StoragePaths(tmp_path), [*DELTA_JARS, HELPER_JAR], {}, local_mode=True)
-    assert settings["spark.driver.extraClassPath"].split(":") == [str(HELPER_JAR), "/opt/site/agent.jar"]
+    class_path = settings["spark.driver.extraClassPath"].split(":")
+    assert class_path == [str(file_system_jar(HELPER_JAR)), "/opt/site/agent.jar"]

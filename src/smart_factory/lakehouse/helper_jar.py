@@ -3,14 +3,16 @@
 Two hot paths of the ``cloudFiles`` source are cheaper in the JVM than as Spark
 expressions: splitting plain JSON Lines files into records (``JsonLines.java``) and parsing
 each record that fits the schema (``RecordParser.java``), both under
-``runtime/cloud_files/java/``. And Hadoop's local file system, without Hadoop's native
+``runtime/cloud_files/java/``. Hadoop's local file system, without Hadoop's native
 library, starts a ``chmod`` or ``readlink`` process for each file it writes or renames;
 ``lakehouse/java/NioLocalFileSystem.java`` does those through ``java.nio`` instead
-(:func:`local_file_system_conf`). The sources ship
-with the package and are compiled on first use, with the JDK's ``javac`` against PySpark's
-own jars, into a jar under the cache folder whose name carries a key of the sources, the
-``javac`` and PySpark; sessions then load it with ``spark.jars`` (a cluster's executors
-fetch it from the driver). Compiling takes a few seconds; ``make install`` does it.
+(:func:`local_file_system_conf`). And Delta checks an idempotent append by rebuilding the
+table's state; ``lakehouse/java/IdempotentDeltaAppend.java`` asks the commit's checksum
+(:mod:`smart_factory.runtime.delta_append`). The sources ship with the package and are
+compiled on first use, with the JDK's ``javac`` against PySpark's and Delta's jars, into a
+jar under the cache folder whose name carries a key of the sources, the ``javac``, PySpark
+and Delta; sessions then load it with ``spark.jars`` (a cluster's executors fetch it from
+the driver). Compiling takes a few seconds; ``make install`` does it.
 
 The jar speeds things up and changes no result: without a JDK (a Java *runtime* has no
 ``javac``), or with ``SMART_FACTORY_HELPER_JAR=off``, there is no jar, a notice says so,
@@ -41,6 +43,8 @@ _COMPILE_TIMEOUT_SECONDS = 180
 _JAVA_RELEASE = "17"
 _FALLBACK = "Spark expressions do their work instead (same results, slower)."
 _JAR_PREFIX = "smart-factory-helpers-"
+_FILE_SYSTEM_SUFFIX = "-filesystem.jar"
+_FILE_SYSTEM_CLASSES = "smartfactory/lakehouse/Nio"
 # Hadoop's settings naming the classes for file: paths, through FileSystem and FileContext.
 NIO_FILE_SYSTEMS = {
     "spark.hadoop.fs.file.impl": "smartfactory.lakehouse.NioLocalFileSystem",
@@ -83,7 +87,16 @@ def local_file_system_conf(jars: list[Path]) -> dict[str, str]:
     helper = next((jar for jar in jars if jar.name.startswith(_JAR_PREFIX)), None)
     if helper is None:
         return {}
-    return {"spark.driver.extraClassPath": str(helper), **NIO_FILE_SYSTEMS}
+    return {"spark.driver.extraClassPath": str(file_system_jar(helper)), **NIO_FILE_SYSTEMS}
+
+
+def file_system_jar(helper: Path) -> Path:
+    """The jar holding only the file system classes of the ``helper`` jar, built beside it.
+
+    Only those go on the driver's own class path: a class there cannot see Delta's (loaded
+    later, from ``spark.jars``), so the Delta helper must come from ``spark.jars`` alone.
+    """
+    return helper.with_name(f"{helper.stem}{_FILE_SYSTEM_SUFFIX}")
 
 
 def find_javac(java_executable: Path) -> Path | None:
@@ -102,11 +115,11 @@ def build_helper_jar(javac: Path, sources: list[Path] | None = None, cache: Path
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    spark_jars = Path(pyspark.__file__).parent / "jars"
+    class_path = os.pathsep.join([str(Path(pyspark.__file__).parent / "jars" / "*"), *map(str, delta_jars())])
     with tempfile.TemporaryDirectory(prefix="helper-jar-") as work:
         classes = Path(work) / "classes"
         command = [str(javac), "--release", _JAVA_RELEASE, "-nowarn", "-encoding", "UTF-8",
-                   "-cp", str(spark_jars / "*"), "-d", str(classes), *map(str, sources)]  # fmt: skip
+                   "-cp", class_path, "-d", str(classes), *map(str, sources)]  # fmt: skip
         try:
             result = subprocess.run(command, capture_output=True, text=True, timeout=_COMPILE_TIMEOUT_SECONDS)
         except (OSError, subprocess.TimeoutExpired) as error:
@@ -116,19 +129,29 @@ def build_helper_jar(javac: Path, sources: list[Path] | None = None, cache: Path
             reason = " ".join((result.stderr or result.stdout).strip().splitlines()[:3])
             _notice_once(f"Could not compile the project's JVM helpers with {javac}: {reason}; {_FALLBACK}")
             return None
-        partial = Path(work) / target.name
-        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as jar:
-            for class_file in sorted(classes.rglob("*.class")):
-                jar.write(class_file, class_file.relative_to(classes).as_posix())
-        temporary = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-        shutil.move(partial, temporary)
-        os.replace(temporary, target)  # whole or not at all, even with two builds at once
+        class_files = sorted(classes.rglob("*.class"))
+        # The file system jar first: the main jar's presence says both are there.
+        _write_jar(file_system_jar(target), classes, [name for name in class_files
+                                                      if _entry(name, classes).startswith(_FILE_SYSTEM_CLASSES)])
+        _write_jar(target, classes, class_files)
     return target
+
+
+def _entry(class_file: Path, classes: Path) -> str:
+    return class_file.relative_to(classes).as_posix()
+
+
+def _write_jar(target: Path, classes: Path, class_files: list[Path]) -> None:
+    temporary = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as jar:
+        for class_file in class_files:
+            jar.write(class_file, _entry(class_file, classes))
+    os.replace(temporary, target)  # whole or not at all, even with two builds at once
 
 
 def _key(javac: Path, sources: list[Path]) -> str:
     digest = hashlib.sha256()
-    for part in (os.path.realpath(javac), pyspark.__version__, _JAVA_RELEASE):
+    for part in (os.path.realpath(javac), pyspark.__version__, _JAVA_RELEASE, *(jar.name for jar in delta_jars())):
         digest.update(part.encode() + b"\0")
     for source in sources:
         digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")

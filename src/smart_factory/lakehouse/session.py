@@ -66,6 +66,10 @@ LAPTOP_DEFAULTS: dict[str, str] = {
     # ingestion benchmark's 20,000-file runs they held 390 MB of a 1g heap, and the next
     # million-reading update ran out of memory. Delta tables list files from their log.
     "spark.sql.hive.filesourcePartitionFileCacheSize": "0",
+    # Spark keeps 100 compiled query classes by default; one pipeline update needs more than
+    # that (each stage of each query, Delta's log replays), so every update compiled about
+    # 100 of them again, and the JIT had new classes to warm. 1000 keep them all.
+    "spark.sql.codegen.cache.maxEntries": "1000",
     # Delta rebuilds table state with 50 tasks by default: far too many for small tables.
     "spark.databricks.delta.snapshotPartitions": "2",
     "spark.sql.streaming.forceDeleteTempCheckpointLocation": "true",

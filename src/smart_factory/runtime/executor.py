@@ -285,7 +285,8 @@ class UpdateExecutor:
             table_path,
             prepare=with_expectations,
             # The change feed lets materialized views over this table refresh incrementally.
-            configure=lambda writer: _with_layout_options(writer.option(CHANGE_FEED_PROPERTY, "true"), dataset),
+            options={CHANGE_FEED_PROPERTY: "true", **_table_properties(dataset)},
+            partition_columns=dataset.definition.partition_cols,
             dataset=dataset.name,
         )
 
@@ -425,9 +426,11 @@ class UpdateExecutor:
 def _with_layout_options(writer: Any, dataset: PlannedDataset) -> Any:
     if dataset.definition.partition_cols:
         writer = writer.partitionBy(*dataset.definition.partition_cols)
-    for key, value in dataset.definition.table_properties.items():
-        writer = writer.option(key, value)
-    return writer
+    return writer.options(**_table_properties(dataset))
+
+
+def _table_properties(dataset: PlannedDataset) -> dict[str, str]:
+    return {key: str(value) for key, value in dataset.definition.table_properties.items()}
 
 
 def _sql_string(text: str) -> str:

@@ -21,16 +21,17 @@ import fcntl
 import functools
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyspark.sql import DataFrame, DataFrameWriter, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from smart_factory.errors import CloudFilesError, SchemaChangedError
 from smart_factory.runtime.cloud_files.source import is_ledger_metric, schema_change_from
+from smart_factory.runtime.delta_append import append_once
 from smart_factory.runtime.delta_txn import committed_txn_version
 from smart_factory.runtime.files import write_text_atomically
 from smart_factory.runtime.ledger import LedgerEntry, append_to_ledger, files_of_batches, normalise_file_path
@@ -183,15 +184,18 @@ def _start(stream: DataFrame, checkpoint: str, on_batch: Callable[[DataFrame, in
 def append_idempotently(
     table_path: str,
     prepare: Callable[[DataFrame], DataFrame] = lambda batch: batch,
-    configure: Callable[[DataFrameWriter], DataFrameWriter] = lambda writer: writer,
+    options: Mapping[str, str] | None = None,
+    partition_columns: Sequence[str] = (),
     dataset: str | None = None,
 ) -> Callable[[DataFrame, int, str], None]:
     """A foreachBatch writer appending each micro-batch once, whatever crashes in between.
 
     A batch Delta already holds (a replay after a crash between the Delta commit and the
     checkpoint commit) is run without writing anything and without ``prepare``, so
-    ``prepare`` (expectations, say) only ever sees batches that are written.
+    ``prepare`` (expectations, say) only ever sees batches that are written. ``options``
+    are Delta writer options, on top of ``mergeSchema`` (new columns from schema evolution).
     """
+    write_options = {"mergeSchema": "true", **(options or {})}
 
     def write(batch: DataFrame, batch_id: int, app_id: str) -> None:
         last = committed_txn_version(batch.sparkSession, table_path, app_id)
@@ -202,16 +206,8 @@ def append_idempotently(
             batch.write.format("noop").mode("overwrite").save()
             return
         fault_point("before_write", batch_id=batch_id, dataset=dataset)
-        writer = (
-            prepare(batch)
-            .write.format("delta")
-            .mode("append")
-            .option("txnAppId", app_id)
-            .option("txnVersion", batch_id)
-            .option("mergeSchema", "true")  # new columns from schema evolution
-        )
         with fault_window("during_write", batch_id=batch_id, table_path=table_path, dataset=dataset):
-            configure(writer).save(table_path)
+            append_once(prepare(batch), table_path, app_id, batch_id, write_options, partition_columns)
         fault_point("after_write", batch_id=batch_id, dataset=dataset)
 
     return write

@@ -18,6 +18,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
 from smart_factory.lakehouse.local_rows import local_rows
+from smart_factory.runtime.delta_append import append_once
 from smart_factory.runtime.delta_txn import committed_txn_version
 
 LEDGER_TABLE = "smart_factory.ingestion_ledger"
@@ -131,14 +132,7 @@ def append_to_ledger(
     last = committed_txn_version(spark, ledger_path, ledger_app_id)
     rows = [row for row in candidates.values() if last is None or row[2] > last]
     if rows:
-        (
-            local_rows(spark, rows, LEDGER_SCHEMA)
-            .write.format("delta")
-            .mode("append")
-            .option("txnAppId", ledger_app_id)
-            .option("txnVersion", max(row[2] for row in rows))
-            .save(ledger_path)
-        )
+        append_once(local_rows(spark, rows, LEDGER_SCHEMA), ledger_path, ledger_app_id, max(row[2] for row in rows))
     # Remember how far the ledger is complete, so later runs need not look at older batches.
     marker.write_text(str(max((row[2] for row in candidates.values()), default=recorded_through)))
     return len(rows)
