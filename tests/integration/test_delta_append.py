@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
+from smart_factory.lakehouse.helper_classes import jvm_helper
 from smart_factory.runtime import delta_append
 from smart_factory.runtime.delta_append import append_once
 from smart_factory.runtime.delta_txn import snapshot_txn_version, table_properties
@@ -23,10 +24,10 @@ from smart_factory.runtime.delta_txn import snapshot_txn_version, table_properti
 @pytest.fixture(params=["checksum", "delta"])
 def check(request: pytest.FixtureRequest, spark: SparkSession, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Which side answers: the helper from the checksum, or Delta's DataFrameWriter path."""
-    if request.param == "checksum" and delta_append._helper(spark) is None:
+    if request.param == "checksum" and jvm_helper(spark, delta_append._HELPER) is None:
         pytest.skip("no helper jar in this session (no JDK compiler)")
     if request.param == "delta":
-        monkeypatch.setitem(delta_append._HELPERS, id(spark.sparkContext._gateway), None)
+        monkeypatch.setattr(delta_append, "jvm_helper", lambda spark, name: None)
     yield request.param
 
 

@@ -6,9 +6,11 @@ each record that fits the schema (``RecordParser.java``), both under
 ``runtime/cloud_files/java/``. Hadoop's local file system, without Hadoop's native
 library, starts a ``chmod`` or ``readlink`` process for each file it writes or renames;
 ``lakehouse/java/NioLocalFileSystem.java`` does those through ``java.nio`` instead
-(:func:`local_file_system_conf`). And Delta checks an idempotent append by rebuilding the
-table's state; ``lakehouse/java/IdempotentDeltaAppend.java`` asks the commit's checksum
-(:mod:`smart_factory.runtime.delta_append`). The sources ship with the package and are
+(:func:`local_file_system_conf`). And Delta rebuilds a table's state with Spark jobs to check
+an idempotent append, or to read or overwrite a small table, where the commit's checksum
+says enough: ``lakehouse/java/IdempotentDeltaAppend.java`` and ``SmallDeltaTable.java``
+ask the checksum (:mod:`smart_factory.runtime.delta_append`,
+:mod:`smart_factory.runtime.small_tables`). The sources ship with the package and are
 compiled on first use, with the JDK's ``javac`` against PySpark's and Delta's jars, into a
 jar under the cache folder whose name carries a key of the sources, the ``javac``, PySpark
 and Delta; sessions then load it with ``spark.jars`` (a cluster's executors fetch it from

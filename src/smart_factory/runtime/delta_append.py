@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from py4j.java_gateway import JavaClass
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame
+
+from smart_factory.lakehouse.helper_classes import jvm_helper
 
 _HELPER = "smartfactory.lakehouse.IdempotentDeltaAppend"
 
@@ -35,7 +36,7 @@ def append_once(
     ``options`` are Delta writer options (``mergeSchema``, ``delta.*`` table properties...).
     """
     options = dict(options or {})
-    helper = _helper(batch.sparkSession)
+    helper = jvm_helper(batch.sparkSession, _HELPER)
     if helper is not None:
         helper.append(batch._jdf, table_path, options, list(partition_columns), app_id, version)  # type: ignore[attr-defined]
         return
@@ -46,16 +47,3 @@ def append_once(
     if partition_columns:
         writer = writer.partitionBy(*partition_columns)
     writer.save(table_path)
-
-
-_HELPERS: dict[int, object | None] = {}  # by Py4J gateway: the class, or None when the jar is not loaded
-
-
-def _helper(spark: SparkSession) -> object | None:
-    gateway = id(spark.sparkContext._gateway)
-    if gateway not in _HELPERS:
-        found = spark.sparkContext._jvm
-        for part in _HELPER.split("."):
-            found = getattr(found, part)
-        _HELPERS[gateway] = found if isinstance(found, JavaClass) else None
-    return _HELPERS[gateway]

@@ -40,6 +40,7 @@ from smart_factory.runtime.incremental import (
 from smart_factory.runtime.ingestion import append_idempotently, ingest_available
 from smart_factory.runtime.planner import PipelineGraph, PlannedDataset, PlannedFlow
 from smart_factory.runtime.reading import dataset_name, reading_with
+from smart_factory.runtime.small_tables import read_table, replace_rows
 from smart_factory.runtime.spark_errors import error_summary
 from smart_factory.testing.fault_points import fault_point, fault_window
 
@@ -121,7 +122,7 @@ class _ExecutionReader:
             return dataset.flows[0].definition.query()
         path = self.layout.table_path(dataset)
         if not streaming:
-            return self.spark.read.format("delta").load(path)
+            return read_table(self.spark, path)
         reader = self.spark.readStream.format("delta")
         start = log_start_version(path, self.checkpoint) if self.checkpoint else None
         if start is not None:
@@ -326,10 +327,7 @@ class UpdateExecutor:
         )
         if plan.technique == COMPLETE_RECOMPUTE:
             version = delta_version(self.spark, source_path)
-            pinned = self.spark.read.format("delta")
-            if version is not None:
-                pinned = pinned.option("versionAsOf", version.version)
-            source_frame = pinned.load(source_path)
+            source_frame = read_table(self.spark, source_path, version.version if version else None)
             metrics = self._recompute(dataset, query_over(source_frame))
             if version is not None:
                 remember_refresh(self.spark, query_over, source_frame, version, state_file)
@@ -387,10 +385,14 @@ class UpdateExecutor:
     def _recompute(self, dataset: PlannedDataset, frame: DataFrame) -> QualityMetrics:
         """Replace the view's data; the caller then saves the refresh state that says from what."""
         check = ExpectationCheck(dataset.name, dataset.expectations)
-        writer = check.apply(frame).write.format("delta").mode("overwrite").option("overwriteSchema", "true")
         table_path = self.layout.table_path(dataset)
-        with fault_window("during_merge", table_path=table_path, dataset=dataset.name):
+
+        def overwrite(rows: DataFrame) -> None:
+            writer = rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
             _with_layout_options(writer, dataset).save(table_path)
+
+        with fault_window("during_merge", table_path=table_path, dataset=dataset.name):
+            replace_rows(check.apply(frame), table_path, overwrite, dataset.definition.partition_cols)
         fault_point("after_recompute", dataset=dataset.name)
         return check.metrics()
 

@@ -34,6 +34,7 @@ from pyspark.sql.types import StructType
 
 from smart_factory.runtime.delta_txn import latest_snapshot, only_rows_added, table_size, updated_snapshot
 from smart_factory.runtime.files import write_text_atomically
+from smart_factory.runtime.small_tables import read_table, replace_rows
 from smart_factory.testing.fault_points import fault_point, fault_window
 
 CHANGE_FEED_PROPERTY = "delta.enableChangeDataFeed"
@@ -171,6 +172,8 @@ def fingerprint(spark: SparkSession, query_over: Callable[[DataFrame], DataFrame
 _CLOCK_FUNCTIONS = re.compile(r"current_timestamp|current_date|current_time|localtimestamp|now\(", re.IGNORECASE)
 _FILE_RELATION = "org.apache.spark.sql.execution.datasources.HadoopFsRelation"
 _DELTA_FILE_INDEX = "org.apache.spark.sql.delta.files.TahoeLogFileIndex"
+# A scan of a given list of a version's files (small_tables.read_table's).
+_DELTA_FILE_LIST = "org.apache.spark.sql.delta.files.TahoeBatchFileIndex"
 
 
 def input_signature(spark: SparkSession, frame: DataFrame) -> str | None:
@@ -196,8 +199,13 @@ def input_signature(spark: SparkSession, frame: DataFrame) -> str | None:
         if leaf.getClass().getSimpleName() != "LogicalRelation" or not file_relation.isInstance(leaf.relation()):
             return None
         location = leaf.relation().location()
-        if location.getClass().getName() == _DELTA_FILE_INDEX:  # Delta's jar is not on Class.forName's path
+        index = location.getClass().getName()  # (Delta's jar is not on Class.forName's path)
+        if index == _DELTA_FILE_INDEX:
             inputs.append(_delta_input(location))
+        elif index == _DELTA_FILE_LIST:
+            snapshot = location.snapshot()
+            listed = f"{location.addFiles().size()} {location.sizeInBytes()}"
+            inputs.append(f"delta {snapshot.metadata().id()} {snapshot.version()} files {listed}")
         else:
             inputs.extend(_file_inputs(spark, location.inputFiles()))
     text = "\n".join([canonical, frame.schema.json(), *sorted(inputs)])
@@ -252,7 +260,7 @@ def refresh_groups(
     state = RefreshState.load(state_file)
     if now is None or state is None or not (Path(target_path) / "_delta_log").is_dir():
         return _recompute("first refresh")
-    full_source = spark.read.format("delta").option("versionAsOf", now.version).load(source_path)
+    full_source = read_table(spark, source_path, now.version)
     full = query_over(full_source)
     keys = group_keys(full)
     if keys is None:
@@ -319,12 +327,12 @@ def _rewrite_groups(
     """
     counted = Observation("recomputed groups")
     untouched = (
-        spark.read.format("delta").load(target_path).alias("view")
+        read_table(spark, target_path).alias("view")
         .join(touched.alias("touched"), _null_safe_match(keys, "view", "touched"), "left_anti")
     )  # fmt: skip
     # Both joins read the same touched groups: Spark reuses that broadcast, the change feed is read once.
     rows = untouched.unionByName(recomputed.observe(counted, F.count(F.lit(1)).alias("rows")))
-    rows.write.format("delta").mode("overwrite").save(target_path)
+    replace_rows(rows, target_path, lambda frame: frame.write.format("delta").mode("overwrite").save(target_path))
     return int(counted.get.get("rows") or 0)
 
 
