@@ -108,6 +108,22 @@ def test_a_changed_table_shape_is_left_to_deltas_overwrite(
     assert calls == [table]
 
 
+def test_a_checksum_whose_file_list_does_not_add_up_is_not_trusted(spark, tmp_path: Path) -> None:
+    table = tmp_path / "table"
+    readings(spark, 0).write.format("delta").save(str(table))
+    readings(spark, 4).write.format("delta").mode("append").save(str(table))
+    checksum_file = table / "_delta_log" / f"{1:020d}.crc"
+    checksum = json.loads(checksum_file.read_text())
+    checksum["allFiles"] = checksum["allFiles"][:1]  # a list missing a file
+    checksum_file.write_text(json.dumps(checksum))
+    spark._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()  # read the log (and the checksum) afresh
+    assert read_table(spark, str(table)).count() == 8
+    calls: list[str] = []
+    replace_rows(readings(spark, 100), str(table), overwrite_with_delta(str(table), calls))
+    assert calls == [str(table)]
+    assert rows_of(spark.read.format("delta").load(str(table))) == rows_of(readings(spark, 100))
+
+
 def test_a_new_table_is_left_to_deltas_overwrite(spark, tmp_path: Path) -> None:
     table = str(tmp_path / "new")
     calls: list[str] = []

@@ -101,9 +101,23 @@ public final class SmallDeltaTable {
         return deltaLog.withNewTransaction(Option.empty(), Option.empty(), commit);
     }
 
+    // The checksum's file list, if it has one that adds up to its own file count and table size
+    // (a list that did not would leave rows behind) and no file has a deletion vector.
     private static Option<Seq<AddFile>> listedFiles(Snapshot snapshot) {
         Option<VersionChecksum> checksum = snapshot.checksumOpt();
-        return checksum.isEmpty() ? Option.empty() : checksum.get().allFiles();
+        if (checksum.isEmpty() || checksum.get().allFiles().isEmpty()) {
+            return Option.empty();
+        }
+        Seq<AddFile> files = checksum.get().allFiles().get();
+        long bytes = 0;
+        for (AddFile file : CollectionConverters.asJava(files)) {
+            if (file.deletionVector() != null) {
+                return Option.empty();
+            }
+            bytes += file.size();
+        }
+        boolean consistent = files.size() == checksum.get().numFiles() && bytes == checksum.get().tableSizeBytes();
+        return consistent ? Option.apply(files) : Option.empty();
     }
 
     private static boolean hasDomainMetadata(Snapshot snapshot) {
