@@ -97,6 +97,13 @@ def table_size(table_path: str) -> int | None:
         return None
 
 
+def commits_since_checkpoint(table_path: str) -> int:
+    """How many commits the table's log holds after its last checkpoint (all of them, without one)."""
+    log = Path(table_path) / "_delta_log"
+    versions = _commit_versions(log) if log.is_dir() else []
+    return len([version for version in versions if version > _last_checkpoint_version(log)])
+
+
 def _commit_versions(log: Path) -> list[int]:
     """The versions of the JSON commit files in the log, oldest first."""
     return sorted(int(entry.stem) for entry in log.glob("*.json") if entry.stem.isdigit())

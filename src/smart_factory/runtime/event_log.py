@@ -8,6 +8,12 @@ Databricks query feeds such a path to ``from_json``, add ``::string`` (the one e
 Events are buffered and written in few Delta commits per update; the ``create_update``
 event is written at once (beside the update's planning, which writes nothing, and before
 any flow starts), so a crash can never lose the record that an update started.
+
+Delta checkpoints a table's log every 10 commits, inside the commit that reaches the
+tenth: for this log that was the ``create_update`` write of every fifth update, which the
+update waits for (1 to 3 s). So the log is created with a checkpoint interval of 100 (a
+safety net) and :meth:`EventLog.checkpoint_soon` checkpoints it after an update, in the
+background, once 10 commits have piled up.
 An update whose process died before its final write is closed as FAILED by the next one
 (see :mod:`smart_factory.runtime.unfinished`).
 """
@@ -27,6 +33,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from smart_factory.lakehouse.local_rows import local_rows
+from smart_factory.runtime.delta_txn import commits_since_checkpoint
 
 EVENT_LOG_TABLE = "event_log"
 _ROW_SCHEMA = (
@@ -40,6 +47,8 @@ _ROW_SCHEMA = (
 FINAL_UPDATE_STATES = ("COMPLETED", "FAILED", "CANCELED")
 # Event-log writes that run beside an update's planning: one at a time is all they need.
 _WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="event-log")
+CHECKPOINT_EVERY = 10  # commits, as Delta's default
+_AUTOMATIC_CHECKPOINT_INTERVAL = "100"  # Delta's own, should the background ones not happen
 
 
 @dataclass
@@ -108,6 +117,16 @@ class EventLog:
         if pending is not None:
             pending.result()
 
+    def checkpoint_soon(self) -> Future[None] | None:
+        """Checkpoint the log in the background once :data:`CHECKPOINT_EVERY` commits follow the last checkpoint.
+
+        Later writes queue behind it; the update that asks does not wait (the future is for tests).
+        """
+        if commits_since_checkpoint(self.path) < CHECKPOINT_EVERY:
+            return None
+        delta_log = self.spark.sparkContext._jvm.org.apache.spark.sql.delta.DeltaLog  # type: ignore[union-attr]
+        return _WRITER.submit(lambda: delta_log.forTable(self.spark._jsparkSession, self.path).checkpoint())
+
     def _take(self) -> list[tuple]:
         with self._lock:
             rows, self._buffer = self._buffer, []
@@ -115,7 +134,10 @@ class EventLog:
 
     def _write(self, rows: list[tuple]) -> None:
         frame = local_rows(self.spark, rows, _ROW_SCHEMA).withColumn("details", F.parse_json("details"))
-        frame.write.format("delta").mode("append").option("mergeSchema", "true").save(self.path)
+        writer = frame.write.format("delta").mode("append").option("mergeSchema", "true")
+        if not (Path(self.path) / "_delta_log").is_dir():  # a new log: checkpointed by checkpoint_soon
+            writer = writer.option("delta.checkpointInterval", _AUTOMATIC_CHECKPOINT_INTERVAL)
+        writer.save(self.path)
 
     def for_update(self, update_id: str) -> EventLog:
         """A writer for another update of this pipeline: to close one whose process died."""

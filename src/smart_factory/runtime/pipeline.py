@@ -126,6 +126,7 @@ class Pipeline:
             finally:
                 fault_point("before_event_log_write")
                 events.flush()
+                events.checkpoint_soon()
                 # Anything else that ends the update here (a SystemExit, say) left no final state:
                 # the marker stays, and the next update records this one as FAILED.
                 if result.state in FINAL_UPDATE_STATES:
