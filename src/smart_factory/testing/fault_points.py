@@ -32,8 +32,8 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,7 +139,7 @@ def fault_window(
                 _fire(name, batch_id, details={
                     "dataset": dataset, "uncommitted_data_files": sorted(new_files),
                     "last_commit_before": commit_before,
-                })  # fmt: skip
+                }, still_open=lambda: latest_version(table) == commit_before)  # fmt: skip
             if latest_version(table) != commit_before:
                 _write_report(name, batch_id, fired=False, details={
                     "dataset": dataset, "missed": "the write committed before any of its data files was seen",
@@ -170,9 +170,18 @@ def _armed(name: str, batch_id: int | None, dataset: str | None) -> bool:
     return not wanted_batch or batch_id is None or int(wanted_batch) == batch_id
 
 
-def _fire(name: str, batch_id: int | None, details: dict) -> None:
+def _fire(name: str, batch_id: int | None, details: dict, still_open: Callable[[], bool] = lambda: True) -> None:
+    """Act on a fault point. For a window, ``still_open`` says whether it still is once the rest is frozen."""
     action = os.environ.get(ACTION_ENV) or "kill"
     check_fault(name, action)
+    if action == "kill":
+        # Spark's JVM (in this process group) must not commit while the report is written and
+        # synced: it is stopped first, and a window it closed meanwhile counts as missed.
+        frozen = _stop_rest_of_group()
+        if not still_open():
+            _continue(frozen)
+            _write_report(name, batch_id, fired=False, details={**details, "missed": "the write committed first"})
+            return
     _write_report(name, batch_id, fired=True, details={**details, "action": action})
     if action == "hang":
         # Holds whatever the run holds (its lock, its open batch) until killed from outside.
@@ -182,6 +191,49 @@ def _fire(name: str, batch_id: int | None, details: dict) -> None:
     if os.getpgrp() == os.getpid():
         os.killpg(os.getpid(), signal.SIGKILL)
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _stop_rest_of_group() -> list[int]:
+    """SIGSTOP the other members of this process's group, when it leads one (the harness's children do)."""
+    if os.getpgrp() != os.getpid():
+        return []
+    stopped = []
+    for pid in live_group_members(os.getpid()):
+        if pid != os.getpid():
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+                stopped.append(pid)
+    return stopped
+
+
+def _continue(pids: list[int]) -> None:
+    for pid in pids:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+
+
+def live_group_members(group: int) -> list[int]:
+    """Processes of ``group`` that are still running (zombies waiting to be reaped do not count)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return []
+        return [group]
+    members = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # "pid (name) state ppid pgrp …": the name may hold spaces, so split after the last ')'.
+        state, _parent, process_group = stat.rsplit(")", 1)[1].split()[:3]
+        if int(process_group) == group and state != "Z":
+            members.append(int(entry.name))
+    return members
 
 
 def _write_report(name: str, batch_id: int | None, fired: bool, details: dict) -> None:

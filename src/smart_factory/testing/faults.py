@@ -35,6 +35,7 @@ from smart_factory.testing.fault_points import (
     POINT_ENV,
     REPORT_ENV,
     check_fault,
+    live_group_members,
 )
 
 DEFAULT_TIMEOUT_SECONDS = 300.0
@@ -203,7 +204,7 @@ class RunningChild:
         """Wait for the rest of the child's process group to end; kill whatever outlives the grace."""
         killed = self.process.returncode is not None and self.process.returncode < 0
         deadline = time.monotonic() + (_KILLED_GROUP_GRACE_SECONDS if killed else _EXITED_GROUP_GRACE_SECONDS)
-        while members := _live_members(self.pid):
+        while members := live_group_members(self.pid):
             if time.monotonic() > deadline:
                 self.outlived_by = self.outlived_by or tuple(members)
                 # Ours: started in this group by this harness.
@@ -273,27 +274,3 @@ def expect_crash(result: ChildResult, fault: Fault) -> ChildResult:
     ):
         raise FaultNotTriggered(f"Expected a SIGKILL at {fault}, got {result.describe()}")
     return result
-
-
-def _live_members(group: int) -> list[int]:
-    """Processes of ``group`` that are still running (zombies waiting to be reaped do not count)."""
-    proc = Path("/proc")
-    if not proc.is_dir():
-        try:
-            os.killpg(group, 0)
-        except ProcessLookupError:
-            return []
-        return [group]
-    members = []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # "pid (name) state ppid pgrp …": the name may hold spaces, so split after the last ')'.
-        state, _parent, process_group = stat.rsplit(")", 1)[1].split()[:3]
-        if int(process_group) == group and state != "Z":
-            members.append(int(entry.name))
-    return members
