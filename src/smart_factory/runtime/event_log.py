@@ -8,14 +8,14 @@ Databricks query feeds such a path to ``from_json``, add ``::string`` (the one e
 Events are buffered and written in few Delta commits per update; the ``create_update``
 event is written at once (beside the update's planning, which writes nothing, and before
 any flow starts), so a crash can never lose the record that an update started.
+An update whose process died before its final write is closed as FAILED by the next one
+(see :mod:`smart_factory.runtime.unfinished`).
 
 Delta checkpoints a table's log every 10 commits, inside the commit that reaches the
 tenth: for this log that was the ``create_update`` write of every fifth update, which the
 update waits for (1 to 3 s). So the log is created with a checkpoint interval of 100 (a
 safety net) and :meth:`EventLog.checkpoint_soon` checkpoints it after an update, in the
 background, once 10 commits have piled up.
-An update whose process died before its final write is closed as FAILED by the next one
-(see :mod:`smart_factory.runtime.unfinished`).
 """
 
 from __future__ import annotations
