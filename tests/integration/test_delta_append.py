@@ -8,17 +8,18 @@ leaves it: each batch once, the ``txn`` action recorded, the writer's options ap
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
+from spark_support import spark_jobs_of
 
 from smart_factory.lakehouse.helper_classes import jvm_helper
 from smart_factory.runtime import delta_append
 from smart_factory.runtime.delta_append import append_once
 from smart_factory.runtime.delta_txn import snapshot_txn_version, table_properties
+from smart_factory.testing.delta_log import commits
 
 
 @pytest.fixture(params=["checksum", "delta"])
@@ -35,10 +36,6 @@ def batch(spark: SparkSession, first: int, rows: int = 3):
     return spark.range(first, first + rows).selectExpr("id", "CAST(id AS STRING) AS label")
 
 
-def commit_actions(table: Path, version: int) -> list[dict]:
-    return [json.loads(line) for line in (table / "_delta_log" / f"{version:020d}.json").read_text().splitlines()]
-
-
 def test_each_batch_is_written_once_whatever_is_replayed(spark, tmp_path: Path, check: str) -> None:
     table = tmp_path / "table"
     append_once(batch(spark, 0), str(table), "writer", 0)
@@ -49,11 +46,9 @@ def test_each_batch_is_written_once_whatever_is_replayed(spark, tmp_path: Path, 
     ids = sorted(row.id for row in spark.read.format("delta").load(str(table)).collect())
     assert ids == [0, 1, 2, 3, 4, 5, 100, 101, 102]
     # Three commits, each an ordinary WRITE with its txn action, as Delta's own write makes them.
-    assert sorted(path.name for path in (table / "_delta_log").glob("*.json"))[-1] == f"{2:020d}.json"
-    actions = commit_actions(table, 1)
-    txn = _txn(actions)
-    assert (txn["appId"], txn["version"]) == ("writer", 1)
-    assert next(action["commitInfo"] for action in actions if "commitInfo" in action)["operation"] == "WRITE"
+    assert [(commit.operation, commit.transactions) for commit in commits(table)] == [
+        ("WRITE", (("writer", 0),)), ("WRITE", (("writer", 1),)), ("WRITE", (("another writer", 0),))
+    ]
     assert snapshot_txn_version(spark, str(table), "writer") == 1
 
 
@@ -87,22 +82,8 @@ def test_the_checksum_spares_the_state_rebuild(spark, tmp_path: Path, check: str
     table = tmp_path / "table"
     for version in range(3):
         append_once(batch(spark, 3 * version), str(table), "writer", version)
-    jobs = _jobs_of(spark, lambda: append_once(batch(spark, 9), str(table), "writer", 3))
+    jobs = spark_jobs_of(spark, lambda: append_once(batch(spark, 9), str(table), "writer", 3))
     if check == "checksum":
         assert jobs == 1  # writing the files
     else:
         assert jobs > 1  # Delta rebuilds the state to find the writer's last version
-
-
-def _jobs_of(spark: SparkSession, action) -> int:
-    context = spark.sparkContext
-    context.setJobGroup("append-probe", "counting an append's Spark jobs")
-    try:
-        action()
-    finally:
-        context.setLocalProperty("spark.jobGroup.id", None)
-    return len(context.statusTracker().getJobIdsForGroup("append-probe"))
-
-
-def _txn(actions: list[dict]) -> dict:
-    return next(action["txn"] for action in actions if "txn" in action)

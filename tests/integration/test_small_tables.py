@@ -11,11 +11,14 @@ import json
 from pathlib import Path
 
 import pytest
+from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
+from spark_support import spark_jobs_of
 
 from smart_factory.lakehouse.helper_classes import jvm_helper
 from smart_factory.runtime import small_tables
 from smart_factory.runtime.small_tables import read_table, replace_rows
+from smart_factory.testing.delta_log import commits
 
 
 @pytest.fixture(autouse=True)
@@ -30,10 +33,6 @@ def readings(spark: SparkSession, first: int, rows: int = 4) -> DataFrame:
 
 def rows_of(frame: DataFrame) -> list[tuple]:
     return sorted(tuple(row) for row in frame.collect())
-
-
-def commit_actions(table: Path, version: int) -> list[dict]:
-    return [json.loads(line) for line in (table / "_delta_log" / f"{version:020d}.json").read_text().splitlines()]
 
 
 def overwrite_with_delta(path: str, calls: list[str]):
@@ -71,11 +70,9 @@ def test_replacing_rows_commits_an_overwrite_and_keeps_history(spark, tmp_path: 
     assert calls == []  # the checksum listed the files: no Delta overwrite needed
     assert rows_of(spark.read.format("delta").load(table)) == rows_of(readings(spark, 100, rows=2))
     assert rows_of(spark.read.format("delta").option("versionAsOf", 0).load(table)) == rows_of(readings(spark, 0))
-    commit = commit_actions(tmp_path / "table", 1)
-    info = next(action["commitInfo"] for action in commit if "commitInfo" in action)
-    assert (info["operation"], info["operationParameters"]["mode"]) == ("WRITE", "Overwrite")
-    removed = {action["remove"]["path"] for action in commit if "remove" in action}
-    assert removed == {action["add"]["path"] for action in commit_actions(tmp_path / "table", 0) if "add" in action}
+    first, replaced = commits(table)
+    assert (replaced.operation, set(replaced.removed_files)) == ("WRITE", set(first.added_files))
+    assert DeltaTable.forPath(spark, table).history(1).first()["operationParameters"]["mode"] == "Overwrite"
 
 
 def test_replacing_rows_runs_only_the_write(spark, tmp_path: Path) -> None:
@@ -83,9 +80,9 @@ def test_replacing_rows_runs_only_the_write(spark, tmp_path: Path) -> None:
     table = str(tmp_path / "table")
     readings(spark, 0).write.format("delta").save(table)
     readings(spark, 4).write.format("delta").mode("append").save(table)
-    ours = _jobs_of(spark, lambda: replace_rows(readings(spark, 8), table, overwrite_with_delta(table, [])))
+    ours = spark_jobs_of(spark, lambda: replace_rows(readings(spark, 8), table, overwrite_with_delta(table, [])))
     readings(spark, 12).write.format("delta").mode("append").save(table)
-    deltas = _jobs_of(spark, lambda: overwrite_with_delta(table, [])(readings(spark, 8)))
+    deltas = spark_jobs_of(spark, lambda: overwrite_with_delta(table, [])(readings(spark, 8)))
     assert ours < deltas
 
 
@@ -129,14 +126,3 @@ def test_a_new_table_is_left_to_deltas_overwrite(spark, tmp_path: Path) -> None:
     calls: list[str] = []
     replace_rows(readings(spark, 0), table, overwrite_with_delta(table, calls))
     assert calls == [table] and spark.read.format("delta").load(table).count() == 4
-
-
-def _jobs_of(spark: SparkSession, action) -> int:
-    context = spark.sparkContext
-    group = f"probe-{id(action)}"
-    context.setJobGroup(group, "counting Spark jobs")
-    try:
-        action()
-    finally:
-        context.setLocalProperty("spark.jobGroup.id", None)
-    return len(context.statusTracker().getJobIdsForGroup(group))

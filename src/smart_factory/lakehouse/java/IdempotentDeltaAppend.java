@@ -11,7 +11,6 @@ import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.delta.DeltaConfigs$;
 import org.apache.spark.sql.delta.DeltaLog;
-import org.apache.spark.sql.delta.DeltaOperations;
 import org.apache.spark.sql.delta.DeltaOptions;
 import org.apache.spark.sql.delta.OptimisticTransaction;
 import org.apache.spark.sql.delta.VersionChecksum;
@@ -68,20 +67,15 @@ public final class IdempotentDeltaAppend {
         DeltaOptions deltaOptions = new DeltaOptions(writerOptions, spark.sessionState().conf());
         DeltaLog deltaLog = DeltaLog.forTable(spark, new Path(path), writerOptions);
         Seq<String> partitioning = CollectionConverters.asScala(partitionColumns).toList();
-        WriteIntoDelta write = new WriteIntoDelta(deltaLog, SaveMode.Append, deltaOptions, partitioning,
-                DeltaConfigs$.MODULE$.validateConfigurations(scalaMap(tableProperties)), data,
-                Option.empty(), Option.empty(), false);
+        WriteIntoDelta write = DeltaWrites.append(deltaLog, deltaOptions, partitioning,
+                DeltaConfigs$.MODULE$.validateConfigurations(scalaMap(tableProperties)), data);
         Function1<OptimisticTransaction, Boolean> commit = txn -> {
             if (alreadyCommitted(write, txn, spark, deltaOptions, appId, version)) {
                 return false;
             }
             DMLUtils.TaggedCommitData<Action> written = write.writeAndReturnCommitData(txn, spark, Option.empty(), false);
-            // WriteIntoDelta.run's operation for an append.
-            DeltaOperations.Write operation = new DeltaOperations.Write(SaveMode.Append, Option.apply(partitioning),
-                    deltaOptions.replaceWhere(), deltaOptions.userMetadata(), Option.<Object>apply(false),
-                    Option.<Object>apply(deltaOptions.canOverwriteSchema()),
-                    Option.<Object>apply(deltaOptions.canMergeSchema()), Option.empty(), Option.empty());
-            txn.commitIfNeeded(written.actions(), operation, written.stringTags());
+            txn.commitIfNeeded(written.actions(), DeltaWrites.operation(SaveMode.Append, partitioning, deltaOptions),
+                    written.stringTags());
             return true;
         };
         return deltaLog.withNewTransaction(Option.empty(), Option.empty(), commit);
@@ -90,8 +84,8 @@ public final class IdempotentDeltaAppend {
     private static boolean alreadyCommitted(WriteIntoDelta write, OptimisticTransaction txn, SparkSession spark,
             DeltaOptions options, String appId, long version) {
         // (Not Snapshot.setTransactionsIfKnown: in this Delta it rebuilds the state as well.)
-        Option<VersionChecksum> checksum = txn.snapshot().checksumOpt();
-        Option<Seq<SetTransaction>> known = checksum.isEmpty() ? Option.empty() : checksum.get().setTransactions();
+        VersionChecksum checksum = DeltaWrites.checksum(txn.snapshot());
+        Option<Seq<SetTransaction>> known = checksum == null ? Option.empty() : checksum.setTransactions();
         if (known.isEmpty()) {
             return write.hasBeenExecuted(txn, spark, Option.apply(options));
         }

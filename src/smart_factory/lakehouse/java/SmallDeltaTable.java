@@ -9,7 +9,6 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.delta.DeltaLog;
-import org.apache.spark.sql.delta.DeltaOperations;
 import org.apache.spark.sql.delta.DeltaOptions;
 import org.apache.spark.sql.delta.OptimisticTransaction;
 import org.apache.spark.sql.delta.Snapshot;
@@ -18,7 +17,6 @@ import org.apache.spark.sql.delta.actions.Action;
 import org.apache.spark.sql.delta.actions.AddFile;
 import org.apache.spark.sql.delta.actions.DomainMetadata;
 import org.apache.spark.sql.delta.commands.DMLUtils;
-import org.apache.spark.sql.delta.commands.WriteIntoDelta;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 
@@ -80,22 +78,17 @@ public final class SmallDeltaTable {
                 return false;
             }
             scala.collection.immutable.Map<String, String> noOptions = Map$.MODULE$.empty();
-            WriteIntoDelta append = new WriteIntoDelta(deltaLog, SaveMode.Append,
-                    new DeltaOptions(noOptions, spark.sessionState().conf()), partitioning, noOptions, data,
-                    Option.empty(), Option.empty(), false);
-            DMLUtils.TaggedCommitData<Action> written = append.writeAndReturnCommitData(txn, spark, Option.empty(),
-                    false);
+            DeltaOptions options = new DeltaOptions(noOptions, spark.sessionState().conf());
+            DMLUtils.TaggedCommitData<Action> written = DeltaWrites.append(deltaLog, options, partitioning, noOptions, data)
+                    .writeAndReturnCommitData(txn, spark, Option.empty(), false);
             txn.readWholeTable(); // a concurrent commit to the table conflicts, as with an overwrite
             long now = System.currentTimeMillis();
             List<Action> actions = new ArrayList<>(CollectionConverters.asJava(written.actions()));
             for (AddFile file : CollectionConverters.asJava(files.get())) {
                 actions.add(file.removeWithTimestamp(now, true));
             }
-            // The operation an overwrite records (WriteIntoDelta.run's, in Overwrite mode).
-            DeltaOperations.Write operation = new DeltaOperations.Write(SaveMode.Overwrite, Option.apply(partitioning),
-                    Option.empty(), Option.empty(), Option.<Object>apply(false), Option.<Object>apply(false),
-                    Option.<Object>apply(false), Option.empty(), Option.empty());
-            txn.commitIfNeeded(CollectionConverters.asScala(actions).toList(), operation, written.stringTags());
+            txn.commitIfNeeded(CollectionConverters.asScala(actions).toList(),
+                    DeltaWrites.operation(SaveMode.Overwrite, partitioning, options), written.stringTags());
             return true;
         };
         return deltaLog.withNewTransaction(Option.empty(), Option.empty(), commit);
@@ -104,11 +97,11 @@ public final class SmallDeltaTable {
     // The checksum's file list, if it has one that adds up to its own file count and table size
     // (a list that did not would leave rows behind) and no file has a deletion vector.
     private static Option<Seq<AddFile>> listedFiles(Snapshot snapshot) {
-        Option<VersionChecksum> checksum = snapshot.checksumOpt();
-        if (checksum.isEmpty() || checksum.get().allFiles().isEmpty()) {
+        VersionChecksum checksum = DeltaWrites.checksum(snapshot);
+        if (checksum == null || checksum.allFiles().isEmpty()) {
             return Option.empty();
         }
-        Seq<AddFile> files = checksum.get().allFiles().get();
+        Seq<AddFile> files = checksum.allFiles().get();
         long bytes = 0;
         for (AddFile file : CollectionConverters.asJava(files)) {
             if (file.deletionVector() != null) {
@@ -116,13 +109,13 @@ public final class SmallDeltaTable {
             }
             bytes += file.size();
         }
-        boolean consistent = files.size() == checksum.get().numFiles() && bytes == checksum.get().tableSizeBytes();
+        boolean consistent = files.size() == checksum.numFiles() && bytes == checksum.tableSizeBytes();
         return consistent ? Option.apply(files) : Option.empty();
     }
 
     private static boolean hasDomainMetadata(Snapshot snapshot) {
-        Option<VersionChecksum> checksum = snapshot.checksumOpt();
-        Option<Seq<DomainMetadata>> domains = checksum.isEmpty() ? Option.empty() : checksum.get().domainMetadata();
+        VersionChecksum checksum = DeltaWrites.checksum(snapshot);
+        Option<Seq<DomainMetadata>> domains = checksum == null ? Option.empty() : checksum.domainMetadata();
         return domains.isEmpty() || !domains.get().isEmpty(); // unknown counts as present
     }
 

@@ -17,9 +17,6 @@ give the same rows (the tests run both).
 
 from __future__ import annotations
 
-import functools
-
-from py4j.java_gateway import JavaClass
 from pyspark import SparkContext
 from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
@@ -35,6 +32,8 @@ from pyspark.sql.types import (
     StructField,
     StructType,
 )
+
+from smart_factory.lakehouse.helper_classes import jvm_helper
 
 # Session settings: "false" makes cloudFiles use Spark expressions (parsing) or Spark's own
 # file source (listing) even with the helper jar there.
@@ -63,19 +62,12 @@ def uses_jvm_listing(spark: SparkSession) -> bool:
 def _helpers_in_use(spark: SparkSession, switch: str) -> bool:
     if spark.conf.get(switch, "true").strip().lower() == "false":
         return False
-    return _helpers_loaded(id(spark.sparkContext._gateway))
-
-
-@functools.lru_cache(maxsize=8)
-def _helpers_loaded(_gateway: int) -> bool:
-    return isinstance(_helper_class("RecordParser"), JavaClass)
+    return jvm_helper(spark, f"{_PACKAGE}.RecordParser") is not None
 
 
 def _helper_class(name: str) -> object:
-    found = SparkContext._jvm
-    for part in f"{_PACKAGE}.{name}".split("."):
-        found = getattr(found, part)
-    return found
+    """A helper class of this package, once :func:`uses_jvm_parsing` said the jar is loaded."""
+    return jvm_helper(SparkSession.active(), f"{_PACKAGE}.{name}")
 
 
 def _applied(function: object, *arguments: Column) -> Column:
