@@ -96,6 +96,18 @@ class PipelinePlanningError(SmartFactoryError):
         self.problems = problems
 
 
+class TableOwnershipError(PipelinePlanningError):
+    """A table the pipeline would write belongs to another pipeline (or to none it can claim).
+
+    Raised at planning, before any flow starts; each problem names the table and both pipelines.
+    """
+
+    def __init__(self, problems: list[str], remedy: str) -> None:
+        super().__init__(problems)
+        self.args = (f"{self.args[0]}\n{remedy}",)
+        self.remedy = remedy
+
+
 class ExpectationFailed(SmartFactoryError):
     """An ``expect_or_fail`` rule was broken: names the rule, the dataset and a sample row."""
 

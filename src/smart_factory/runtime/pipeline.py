@@ -26,6 +26,7 @@ from smart_factory.runtime.executor import FlowRun, PipelineLayout, UpdateExecut
 from smart_factory.runtime.graph import LiveGraph
 from smart_factory.runtime.ingestion import exclusive_run
 from smart_factory.runtime.loader import load_pipeline_files
+from smart_factory.runtime.ownership import PIPELINE_ID_FILE, PipelineOwner, claim_tables, default_pipeline_id
 from smart_factory.runtime.planner import PipelineGraph, plan_pipeline
 from smart_factory.runtime.settings import PipelineSettings
 from smart_factory.runtime.spark_errors import error_summary
@@ -70,10 +71,10 @@ class Pipeline:
 
     @property
     def pipeline_id(self) -> str:
-        id_file = self.layout.pipeline_dir / "pipeline_id"
+        id_file = self.layout.pipeline_dir / PIPELINE_ID_FILE
         if not id_file.exists():
             id_file.parent.mkdir(parents=True, exist_ok=True)
-            id_file.write_text(str(uuid.uuid5(uuid.NAMESPACE_URL, f"smart-factory:{self.settings.name}")))
+            id_file.write_text(default_pipeline_id(self.settings.name))
         return id_file.read_text().strip()
 
     @property
@@ -81,12 +82,16 @@ class Pipeline:
         return str(self.layout.storage.table(f"{self.settings.target}.{EVENT_LOG_TABLE}"))
 
     def validate(self) -> PipelineGraph:
-        """Load the files and plan the graph; raises with every problem found. Writes no data."""
+        """Load the files and plan the graph; raises with every problem found. Writes no data.
+
+        Tables another pipeline owns are refused here, before any flow starts (``runtime/ownership.py``).
+        """
         install_cloud_files()
         for key, value in self.settings.configuration.items():
             self.spark.conf.set(key, value)
         registry = load_pipeline_files(list(self.settings.libraries), self.spark)
-        return plan_pipeline(self.spark, registry, self.settings.target, self.layout.schema_location)
+        graph = plan_pipeline(self.spark, registry, self.settings.target, self.layout.schema_location)
+        return claim_tables(self.spark, graph, self.layout, PipelineOwner(self.pipeline_id, self.settings.name))
 
     def run(
         self,
