@@ -20,6 +20,7 @@ from smart_factory.workshop.alerting import (
 )
 from smart_factory.workshop.dashboard_views import panel_numbers, show_dashboard
 from smart_factory.workshop.display import BarChart, GraphView, Table, TextBlock, file_head, source_code
+from smart_factory.workshop.exercises import CheckResult, ExerciseNotSolved, check
 from smart_factory.workshop.parameters import DEFAULTS, WorkshopParameterError, WorkshopParameters
 from smart_factory.workshop.reconcile import expected_rows
 from smart_factory.workshop.session import PIPELINE_SETTINGS, Workshop, WorkshopError, setup
@@ -67,6 +68,8 @@ __all__ = [
     "PARTS",
     "PIPELINE_SETTINGS",
     "BarChart",
+    "CheckResult",
+    "ExerciseNotSolved",
     "GraphView",
     "Table",
     "TextBlock",
@@ -76,6 +79,7 @@ __all__ = [
     "WorkshopParameters",
     "alert_history",
     "alert_query_result",
+    "check",
     "collect_summary",
     "columns_of",
     "compare_counts",

@@ -11,6 +11,7 @@ a test keeps those cells equal to :data:`DEFAULTS`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import timedelta
@@ -18,6 +19,12 @@ from typing import Any
 
 from smart_factory.errors import SmartFactoryError
 from smart_factory.simulator.clock import DEFAULT_START, format_timestamp
+
+SOLUTIONS_ENV = "SMART_FACTORY_SOLUTIONS"
+
+
+def _flag(text: str) -> bool:
+    return text.strip().lower() in ("1", "true", "yes", "on")
 
 
 class WorkshopParameterError(SmartFactoryError):
@@ -47,10 +54,22 @@ class WorkshopParameters:
     # starts), "configured" (SMART_FACTORY_ALERT_DESTINATIONS), "file://" (the log file) or a URL
     # without secrets; URLs that carry secrets belong in the environment, never in a notebook.
     alert_destination: str = "local"
+    # Whether the exercises' worked solutions run (``%%solution`` cells): batch runs turn them
+    # on, a learner in JupyterLab leaves them off so the exercise cells run alone. None reads
+    # SMART_FACTORY_SOLUTIONS (nbval cannot pass parameters), else off.
+    solutions: bool | None = None
 
     def __post_init__(self) -> None:
+        if self.solutions is None:
+            object.__setattr__(self, "solutions", _flag(os.environ.get(SOLUTIONS_ENV, "")))
+        elif not isinstance(self.solutions, bool):
+            if str(self.solutions).strip().lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+                raise WorkshopParameterError(f"parameter solutions must be True or False, got {self.solutions!r}")
+            object.__setattr__(self, "solutions", _flag(str(self.solutions)))
         for field in fields(self):
             value = getattr(self, field.name)
+            if field.name == "solutions":
+                continue
             expected = int if field.type == "int" else str
             if value is None and field.default is None:
                 continue

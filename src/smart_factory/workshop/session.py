@@ -31,10 +31,12 @@ from smart_factory.runtime.executor import FlowRun
 from smart_factory.runtime.pipeline import Pipeline, UpdateResult
 from smart_factory.simulator import DeviceRegistry, LandingManifest, Scenario, SensorSimulator
 from smart_factory.workshop.parameters import WorkshopParameters
+from smart_factory.workshop.pipeline_cells import CellStore, settings_with_cells
 from smart_factory.workshop.reconcile import expected_rows
 
 PIPELINE_SETTINGS = (checkout_root() or Path.cwd().parent) / "pipelines" / "pipeline.yml"
 PROGRESS_FILE = Path("workshop") / "progress.json"
+PIPELINE_CELLS = Path("workshop") / "pipeline"
 DASHBOARDS_FILE = "smart_factory_dashboards.html"
 
 
@@ -53,8 +55,23 @@ class Workshop:
     _registry: DeviceRegistry | None = field(default=None, repr=False)
 
     @cached_property
-    def pipeline(self) -> Pipeline:
+    def shipped_pipeline(self) -> Pipeline:
+        """``pipelines/pipeline.yml`` with its own source file, as ``smart-factory pipeline run`` runs it."""
         return Pipeline.load(PIPELINE_SETTINGS, self.spark)
+
+    @property
+    def pipeline_cells(self) -> CellStore:
+        """The ``%%pipeline`` cells saved on this storage root."""
+        return CellStore(self.storage.root / PIPELINE_CELLS)
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The workshop's pipeline: the shipped settings, with the notebooks' ``%%pipeline`` cells as its source.
+
+        Built afresh each time, so an update runs the cells as they are now.
+        """
+        settings = settings_with_cells(self.shipped_pipeline.settings, self.pipeline_cells)
+        return Pipeline(settings, self.spark)
 
     # --- the factory's data -------------------------------------------------------------
 
@@ -233,7 +250,11 @@ def setup(namespace: Mapping[str, Any] | WorkshopParameters | None = None, **ove
         f"Spark {spark.version} with Delta Lake {metadata.version('delta-spark')} is ready; "
         f"storage root {_describe_storage_root(parameters)}."
     )
-    return Workshop(parameters, spark, storage)
+    factory = Workshop(parameters, spark, storage)
+    from smart_factory.workshop.magics import register_magics  # display imports the session module
+
+    register_magics(factory)
+    return factory
 
 
 def _describe_storage_root(parameters: WorkshopParameters) -> str:

@@ -1,0 +1,92 @@
+"""The workshop's cell magics: ``%%pipeline`` (a pipeline source cell), ``%%sql`` and ``%%solution``.
+
+``workshop.setup(globals())`` registers them in the notebook's IPython, bound to the workshop:
+
+    %%sql
+    SELECT plant, count(*) AS readings FROM smart_factory.silver_readings GROUP BY plant ORDER BY plant
+
+``%%sql name`` also keeps the result as the DataFrame ``name``. ``%%solution`` (and
+``%%pipeline <name> --solution``) mark an exercise's worked solution: it runs only when the
+``solutions`` parameter is on (batch runs), and otherwise says how to use it.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import TYPE_CHECKING, Any
+
+from smart_factory.errors import SmartFactoryError
+from smart_factory.workshop.display import Table, TextBlock
+from smart_factory.workshop.pipeline_cells import PipelineCell
+
+if TYPE_CHECKING:
+    from smart_factory.workshop.session import Workshop
+
+SQL_ROWS_SHOWN = 20
+SOLUTION_NOT_RUN = (
+    "Worked solution: not run, since the `solutions` parameter is off. Expand the cell to read it; "
+    "to use it, copy it into your exercise cell above (or run the notebook with solutions=True)."
+)
+
+
+def register_magics(factory: Workshop) -> None:
+    """Register the cell magics in the running IPython, if there is one (papermill and Jupyter both have it)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with Jupyter
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    magics = WorkshopMagics(factory, shell.user_ns)
+    shell.register_magic_function(magics.pipeline, magic_kind="cell", magic_name="pipeline")
+    shell.register_magic_function(magics.sql, magic_kind="cell", magic_name="sql")
+    shell.register_magic_function(magics.solution, magic_kind="cell", magic_name="solution")
+
+
+class WorkshopMagics:
+    def __init__(self, factory: Workshop, namespace: dict[str, Any]) -> None:
+        self.factory = factory
+        self.namespace = namespace
+
+    def pipeline(self, line: str, cell: str) -> TextBlock:
+        """Save the cell as a pipeline source file and check it on its own."""
+        parsed = PipelineCell.parse(line, cell)
+        if parsed.solution and not self.factory.parameters.solutions:
+            return TextBlock(SOLUTION_NOT_RUN)
+        defined = self.factory.pipeline_cells.check(parsed, self.factory.spark)
+        self.factory.pipeline_cells.save(parsed)
+        if not defined:
+            return TextBlock(f"Saved cell {parsed.name}: it defines no dataset.")
+        lead = "Worked solution saved" if parsed.solution else "Saved"
+        return TextBlock(f"{lead}; the next update runs it.\n" + "\n".join(f"  {line}" for line in defined))
+
+    def sql(self, line: str, cell: str) -> Table | None:
+        """Run the cell as Spark SQL and show the first rows; ``%%sql name`` keeps the DataFrame as ``name``."""
+        words = shlex.split(line)
+        if len(words) > 1 or (words and not words[0].isidentifier()):
+            raise SmartFactoryError(f"%%sql takes at most one name to keep the result under, got `{line}`")
+        frame = self.factory.spark.sql(cell)
+        if words:
+            self.namespace[words[0]] = frame
+        if not frame.columns:
+            return None
+        rows = frame.limit(SQL_ROWS_SHOWN + 1).collect()
+        shown = [list(row) for row in rows[:SQL_ROWS_SHOWN]]
+        caption = f"first {SQL_ROWS_SHOWN} rows" if len(rows) > SQL_ROWS_SHOWN else None
+        return Table(frame.columns, shown, caption)
+
+    def solution(self, line: str, cell: str) -> TextBlock | None:
+        """Run the cell's Python only when worked solutions are on."""
+        if not self.factory.parameters.solutions:
+            return TextBlock(SOLUTION_NOT_RUN)
+        shell = _shell()
+        result = shell.run_cell(cell, store_history=False)
+        result.raise_error()
+        return None
+
+
+def _shell() -> Any:
+    from IPython import get_ipython
+
+    return get_ipython()
