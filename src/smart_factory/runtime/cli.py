@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from smart_factory.lakehouse.cli import add_lakehouse_arguments
 from smart_factory.lakehouse.paths import checkout_root
+from smart_factory.runtime.settings import PipelineSettings
 
 if TYPE_CHECKING:  # Spark is imported only by the commands that need it
     from smart_factory.runtime.executor import FlowRun
@@ -49,10 +50,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _pipeline(args: argparse.Namespace) -> Pipeline:
+    # The settings first: a missing or malformed file is reported at once, not after Spark's ~10 s start.
+    settings = PipelineSettings.load(args.settings)
     from smart_factory.lakehouse import get_spark
     from smart_factory.runtime.pipeline import Pipeline
 
-    return Pipeline.load(args.settings, get_spark(master=args.master, storage_root=args.storage_root))
+    return Pipeline(settings, get_spark(master=args.master, storage_root=args.storage_root))
 
 
 def _run(args: argparse.Namespace) -> int:
