@@ -6,15 +6,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from dashboard_support import utc, write_table
+from dashboard_support import dashboard_server, utc, write_table
 from pipeline_support import REPO, smart_factory_pipeline
 
 from smart_factory.cli import main
@@ -143,19 +141,8 @@ def test_export_is_one_file_that_opens_offline(factory: Factory, tmp_path: Path)
 @pytest.fixture
 def served(factory: Factory) -> Iterator[str]:
     """``smart-factory dashboard serve`` in a child process on a free port; yields its base URL."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "smart_factory.cli", "dashboard", "serve", "--port", "0", "--refresh-seconds", "1",
-         "--storage-root", str(factory.storage.root), "--schema", factory.target],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    try:
-        banner = server.stdout.readline()  # printed once the port is bound
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/", banner)
-        assert match, f"the server did not start: {banner}{server.stdout.read() if server.poll() is not None else ''}"
-        yield f"http://127.0.0.1:{match.group(1)}"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with dashboard_server(factory.storage.root, "--refresh-seconds", "1", "--schema", factory.target) as (url, _):
+        yield url
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
+from dash.exceptions import DependencyException
+from flask import Response, request
 from werkzeug.serving import make_server
 
 from smart_factory.dashboards.export import ASSETS_FOLDER
@@ -90,7 +92,31 @@ def create_app(cache: RenderCache, refresh_seconds: float) -> Dash:
                 classes.append(no_update)
         return figures, classes, fingerprint, _status(began, refresh_seconds)
 
+    _answer_unknown_paths_with_404(app)
     return app
+
+
+def _answer_unknown_paths_with_404(app: Dash) -> None:
+    """Serve the dashboards' pages and Dash's own files; anything else is a plain 404.
+
+    Dash serves its page for every path (``/<path:path>``), so probes such as ``/../../etc/passwd``
+    got a page back, and a path under ``/_dash-component-suites/`` that names no file of a
+    package raised ``DependencyException``: a 500 with a traceback in the log.
+    """
+    pages = {"/", *(dashboard.path for dashboard in DASHBOARDS.values())}
+
+    @app.server.before_request
+    def only_dashboard_pages() -> Response | None:
+        catch_all = request.url_rule is not None and request.url_rule.rule == "/<path:path>"
+        return _not_found() if catch_all and (request.path.rstrip("/") or "/") not in pages else None
+
+    app.server.register_error_handler(DependencyException, lambda _: _not_found())
+
+
+def _not_found() -> Response:
+    # Plain text that does not repeat the path: nothing a probe sends comes back as markup.
+    pages = " and ".join(dashboard.path for dashboard in DASHBOARDS.values())
+    return Response(f"Not found. The dashboards are at {pages}.\n", status=404, mimetype="text/plain")
 
 
 def serve(reader: LakehouseReader, host: str, port: int, refresh_seconds: float) -> None:
