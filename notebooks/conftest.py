@@ -1,8 +1,8 @@
 """nbval runs the workshop notebooks here, in order, on a throwaway storage root (never data/).
 
-nbval cannot pass parameters, so the storage-root variable moves the notebooks' data: it
-is set while each notebook's kernel starts (the kernel keeps it) and restored after, so
-the rest of the suite keeps its own root. The sanitize file is found wherever pytest runs.
+nbval cannot pass parameters, so environment variables move the notebooks' data and turn
+the worked solutions on: they are set while each notebook's kernel starts (the kernel keeps
+them) and restored after, so the rest of the suite keeps its own root. The sanitize file is found wherever pytest runs.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pytest
 
 from smart_factory.lakehouse.paths import STORAGE_ROOT_ENV, StoragePaths
 from smart_factory.lakehouse.shared_driver import HostFiles, stop_host
+from smart_factory.workshop.parameters import SOLUTIONS_ENV
 
 NOTEBOOKS_STORAGE_ROOT = Path(tempfile.mkdtemp(prefix="smart-factory-nbval-"))
 SANITIZE_FILE = Path(__file__).with_name("nbval_sanitize.cfg")
@@ -35,12 +36,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
-    saved = os.environ.get(STORAGE_ROOT_ENV)
-    os.environ[STORAGE_ROOT_ENV] = str(NOTEBOOKS_STORAGE_ROOT)
+    # nbval runs the worked solutions, as the committed outputs do.
+    moved = {STORAGE_ROOT_ENV: str(NOTEBOOKS_STORAGE_ROOT), SOLUTIONS_ENV: "1"}
+    saved = {name: os.environ.get(name) for name in moved}
+    os.environ.update(moved)
     try:
         yield
     finally:
-        if saved is None:
-            os.environ.pop(STORAGE_ROOT_ENV, None)
-        else:
-            os.environ[STORAGE_ROOT_ENV] = saved
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

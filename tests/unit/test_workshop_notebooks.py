@@ -9,7 +9,7 @@ import nbformat
 import papermill
 import pytest
 
-from smart_factory.workshop.parameters import DEFAULTS, WorkshopParameterError
+from smart_factory.workshop.parameters import DEFAULTS, WorkshopParameterError, WorkshopParameters
 from smart_factory.workshop.runner import (
     SUMMARY_TAG,
     load_parameters_file,
@@ -21,6 +21,11 @@ from smart_factory.workshop.story import PARTS
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOKS = series_notebooks(NOTEBOOKS_DIR)
+# Any absolute path of this machine (not inside a word or URL); Databricks' /Volumes paths are the story's own.
+ABSOLUTE_PATH = re.compile(r"(?<![\w/.:<])/(?!Volumes/)(?:[\w.+@-]+/)+")
+MAX_CODE_CELL_LINES = 15
+# The notebooks whose part has a "your turn" exercise with a check and a hidden worked solution.
+EXERCISE_NOTEBOOKS = ("02_bronze_silver_gold.ipynb", "03_checkpoint_replay.ipynb")
 
 
 def test_the_series_is_numbered_in_the_order_of_the_story() -> None:
@@ -42,7 +47,7 @@ def test_each_notebook_opens_with_a_lead_a_parameters_cell_and_one_set_up_cell(p
     assert declared, "no parameters found"
     for name, parameter in declared.items():
         assert hasattr(DEFAULTS, name), f"{path.name} declares unknown parameter {name}"
-        assert eval(parameter["default"]) == getattr(DEFAULTS, name), f"{path.name}: {name}"
+        assert eval(parameter["default"]) == WorkshopParameters.__dataclass_fields__[name].default, name
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
@@ -56,7 +61,7 @@ def test_committed_outputs_come_from_a_clean_run_without_noise(path: Path) -> No
             assert output.output_type != "error", f"cell {cell.execution_count} failed"
             assert output.get("name") != "stderr", f"cell {cell.execution_count} wrote to stderr: {output.text[:200]}"
             text = output.get("text", "") + str(output.get("data", {}).get("text/plain", ""))
-            noise = re.search(r"WARN|Warning|it/s\]|/tmp/|/home/", text)
+            noise = re.search(r"WARN|Warning|it/s\]", text) or ABSOLUTE_PATH.search(text)
             assert not noise, f"cell {cell.execution_count}: {text[:200]}"
         # Markers that skip comparison must say why (a comment in the cell).
         if "nbval-ignore-output" in cell.metadata.get("tags", []):
@@ -109,3 +114,23 @@ def test_the_output_sanitizer_hides_any_checkout_path_but_keeps_urls_and_volumes
     assert sanitize("sent to http://127.0.0.1:8025/hook") == "sent to http://127.0.0.1:8025/hook"
     assert sanitize('.load("/Volumes/main/smart_factory/landing")') == '.load("/Volumes/main/smart_factory/landing")'
     assert sanitize("pass/fail per rule") == "pass/fail per rule"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_code_cells_stay_short(path: Path) -> None:
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and "parameters" not in cell.metadata.get("tags", []):
+            assert len(cell.source.splitlines()) <= MAX_CODE_CELL_LINES, cell.source
+
+
+@pytest.mark.parametrize("name", EXERCISE_NOTEBOOKS)
+def test_each_exercise_has_a_hidden_solution_and_a_check(name: str) -> None:
+    cells = [cell for cell in nbformat.read(NOTEBOOKS_DIR / name, as_version=4).cells if cell.cell_type == "code"]
+    solutions = [i for i, cell in enumerate(cells) if "--solution" in cell.source.split("\n")[0]
+                 or cell.source.startswith("%%solution")]  # fmt: skip
+    assert solutions, "no worked solution"
+    for index in solutions:
+        assert cells[index].metadata.get("jupyter", {}).get("source_hidden"), "a solution starts hidden"
+        assert "%%" in cells[index - 1].source, "the exercise cell the learner edits comes just before it"
+        assert any("workshop.check(" in cell.source for cell in cells[index + 1:]), "a check follows"

@@ -17,6 +17,7 @@ import math
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from smart_factory.alerts.condition import Condition, format_value
@@ -24,6 +25,7 @@ from smart_factory.alerts.definition import AlertDefinition, NotificationSetting
 from smart_factory.alerts.query import QueryOutcome
 from smart_factory.alerts.state import NotificationKind, Step
 from smart_factory.alerts.templates import display, json_rows, render, text_table
+from smart_factory.lakehouse.paths import checkout_root
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 KEY_LINE_PREFIX = "Notification id: "
@@ -115,6 +117,15 @@ def compose(alert: AlertDefinition, outcome: QueryOutcome, step: Step, now: date
     )
 
 
+def _shown_path(source_file: str | None) -> str:
+    """The definition file as a reader should see it: relative to the checkout when inside it (no machine path)."""
+    if not source_file:
+        return ""
+    root = checkout_root()
+    path = Path(source_file)
+    return str(path.relative_to(root)) if root and path.is_relative_to(root) else source_file
+
+
 def template_values(alert: AlertDefinition, outcome: QueryOutcome, now: datetime) -> dict[str, str]:
     """Every template variable's text for this evaluation."""
     condition = alert.condition
@@ -126,7 +137,7 @@ def template_values(alert: AlertDefinition, outcome: QueryOutcome, now: datetime
         "ALERT_THRESHOLD": "" if condition.operator == "IS NULL" else format_value(condition.threshold),
         "ALERT_COLUMN": condition.value_label,
         "ALERT_ERROR": outcome.error or "",
-        "ALERT_FILE": alert.source_file,
+        "ALERT_FILE": _shown_path(alert.source_file),
         "QUERY_RESULT_VALUE": format_value(outcome.value),
         "QUERY_RESULT_ROWS": json_rows(outcome.columns, outcome.rows),
         "QUERY_RESULT_COLS": json.dumps(list(outcome.columns)),

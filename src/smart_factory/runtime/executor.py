@@ -10,6 +10,7 @@ stay committed (Delta has no multi-table transactions) — and the event log say
 from __future__ import annotations
 
 import contextvars
+import hashlib
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -342,6 +343,10 @@ class UpdateExecutor:
         frame = flow.definition.query()
         saved = signature_file(Path(self.layout.checkpoint(flow)) / REFRESH_STATE_FILE)
         signature = input_signature(self.spark, frame)
+        if signature is not None:
+            # The view's rows also depend on its rules: a rule added or changed is a new definition.
+            rules = "\n".join(f"{e.action} {e.name} {e.constraint}" for e in dataset.expectations)
+            signature = hashlib.sha256(f"{signature}\n{rules}".encode()).hexdigest()
         table_exists = (Path(self.layout.table_path(dataset)) / "_delta_log").is_dir()
         if signature is not None and table_exists and saved.is_file() and saved.read_text() == signature:
             self._emit_plan(dataset, flow, IncrementalPlan("NO_OP", "none of the files it reads changed"))

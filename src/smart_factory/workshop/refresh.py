@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from smart_factory.lakehouse.paths import STORAGE_ROOT_ENV
+from smart_factory.workshop.parameters import SOLUTIONS_ENV
 from smart_factory.workshop.runner import QuietKernelManager, default_notebooks_dir, ensure_kernel, series_notebooks
 
 
@@ -28,6 +29,7 @@ def refresh(notebooks: list[Path], timeout: int = 600) -> dict[str, float]:
     root = Path(tempfile.mkdtemp(prefix="smart-factory-notebooks-"))
     saved = os.environ.get(STORAGE_ROOT_ENV)
     os.environ[STORAGE_ROOT_ENV] = str(root)  # the kernels inherit it
+    os.environ[SOLUTIONS_ENV] = "1"  # the committed outputs are those of the worked solutions
     seconds = {}
     try:
         for path in notebooks:

@@ -155,6 +155,8 @@ def run_series(
     try:
         for path in notebooks:
             parameters = {name: value for name, value in overrides.items() if name in declared[path]}
+            if "solutions" in declared[path]:  # a batch run runs the worked solutions, unless told otherwise
+                parameters.setdefault("solutions", True)
             output = run.run_dir / path.name
             started = time.perf_counter()
             try:

@@ -181,20 +181,18 @@ def _part_5(factory: Workshop) -> None:
     evaluate_overheating_alert(factory, inbox)
 
 
-def _replay_pipeline_cells(factory: Workshop, part: int) -> None:
-    """Save the ``%%pipeline`` cells of the notebooks before ``part`` if none are saved yet.
+def _save_pipeline_cells(factory: Workshop, parts: list[int]) -> None:
+    """Save the ``%%pipeline`` cells of ``parts``' notebooks, worked solutions included.
 
     The committed notebooks are the pipeline's source: a part recreated on the way runs the
-    code its notebook shows, worked solutions included. Outside a checkout (no notebooks),
-    the shipped pipeline file runs instead.
+    code its notebook shows, as it stood at that part. Outside a checkout (no notebooks), the
+    shipped pipeline file runs instead.
     """
     root = checkout_root()
-    if part <= 2 or not factory.pipeline_cells.is_empty() or root is None:
+    if root is None:
         return
-    notebooks = root / "notebooks"
-    seed_from_notebooks(factory.pipeline_cells,
-                        [notebooks / earlier.notebook for earlier in PARTS if earlier.number < part
-                         and (notebooks / earlier.notebook).is_file()])  # fmt: skip
+    notebooks = [root / "notebooks" / part.notebook for part in PARTS if part.number in parts]
+    seed_from_notebooks(factory.pipeline_cells, [notebook for notebook in notebooks if notebook.is_file()])
 
 
 PARTS = (
@@ -219,7 +217,8 @@ def require_parts_before(part: int, factory: Workshop, *, fresh: bool = False) -
         print(f"Part {part} has already run on this storage root, so the factory starts afresh for it.")
         factory.reset()
         done = set()
-    _replay_pipeline_cells(factory, part)
+    if factory.pipeline_cells.is_empty():  # parts that ran before their cells were saved, if any
+        _save_pipeline_cells(factory, sorted(number for number in done if number < part))
     for earlier in PARTS:
         if earlier.number >= part or earlier.number in done:
             continue
@@ -227,6 +226,7 @@ def require_parts_before(part: int, factory: Workshop, *, fresh: bool = False) -
               f"quietly; {earlier.notebook} shows it step by step.")  # fmt: skip
         factory.quiet = True
         try:
+            _save_pipeline_cells(factory, [earlier.number])
             earlier.recreate(factory)
         finally:
             factory.quiet = False

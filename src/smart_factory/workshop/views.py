@@ -18,7 +18,7 @@ from smart_factory.runtime.pipeline import UpdateResult
 from smart_factory.runtime.planner import PipelineGraph
 from smart_factory.simulator import LandingManifest
 from smart_factory.simulator.clock import format_timestamp
-from smart_factory.workshop.display import BarChart, Table
+from smart_factory.workshop.display import BarChart, Table, TextBlock
 from smart_factory.workshop.session import Workshop
 
 OVERHEATING_CELSIUS = 40.0
@@ -298,3 +298,11 @@ def rescued_fields(rescued: DataFrame, example_width: int = 48) -> Table:
                     .otherwise(F.col("example")))
     )  # fmt: skip
     return Table.from_dataframe(fields, ["field"], limit=None)
+
+
+def failure_summary(update: UpdateResult) -> TextBlock:
+    """Why an update failed: each failed flow and its cause, as the event log records it."""
+    failed = [run for run in update.flows if run.state == "FAILED"]
+    if not failed:
+        return TextBlock(update.error or "Nothing failed.")
+    return TextBlock("\n".join(f"Flow {run.name} failed: {run.error}" for run in failed))
