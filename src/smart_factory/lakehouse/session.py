@@ -23,6 +23,7 @@ from smart_factory.errors import EnvironmentProblem, SmartFactoryError, StorageN
 from smart_factory.lakehouse import shared_driver
 from smart_factory.lakehouse.catalog import ensure_schema, register_tables
 from smart_factory.lakehouse.class_archive import archive_java_options
+from smart_factory.lakehouse.driver_memory import driver_memory
 from smart_factory.lakehouse.helper_jar import local_file_system_conf, session_jars
 from smart_factory.lakehouse.java import check_java
 from smart_factory.lakehouse.masters import (
@@ -44,9 +45,6 @@ ROCKSDB_STATE_STORE = "org.apache.spark.sql.execution.streaming.state.RocksDBSta
 LAPTOP_DEFAULTS: dict[str, str] = {
     "spark.sql.shuffle.partitions": "4",
     "spark.default.parallelism": "4",
-    # In local mode the driver runs the tasks too. Spark's own 1g is enough once streaming
-    # state lives outside the heap (below); a bigger heap only fills up before G1 collects.
-    "spark.driver.memory": "1g",
     # Stateful streams (silver's de-duplication) keep their state in RocksDB, off the JVM
     # heap, as Databricks does: Spark's default store holds every key on the heap, and
     # copies the whole map for each micro-batch. A checkpoint keeps the store it began with.
@@ -205,6 +203,8 @@ def _session_conf(
     java_options = f"-Dlog4j2.configurationFile=file:{log4j_config} -Duser.timezone=UTC"
     settings = {
         **LAPTOP_DEFAULTS,
+        # In local mode the driver runs the tasks too: its heap follows the machine (see driver_memory).
+        "spark.driver.memory": driver_memory(),
         "spark.jars": ",".join(str(jar) for jar in jars),
         "spark.sql.warehouse.dir": str(storage.lakehouse),
         # The class archive is the driver's own (executors on a cluster run other JVMs).

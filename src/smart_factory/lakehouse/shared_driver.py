@@ -121,11 +121,14 @@ class HostAddress:
 
 def host_key(master: str | None, conf: Mapping[str, str]) -> str:
     """What makes two kernels' Spark the same: the interpreter, the master and the settings asked for."""
+    from smart_factory.lakehouse.driver_memory import DRIVER_MEMORY_ENV
     from smart_factory.lakehouse.spark_conf import SPARK_CONF_ENV
 
     site_file = os.environ.get(SPARK_CONF_ENV, "")
     site_text = Path(site_file).read_text(errors="replace") if site_file and Path(site_file).is_file() else ""
-    identity = json.dumps([sys.executable, master or "", sorted(conf.items()), site_file, site_text])
+    # The heap asked for is a setting too: a kernel that wants another one gets its own JVM.
+    heap = os.environ.get(DRIVER_MEMORY_ENV, "")
+    identity = json.dumps([sys.executable, master or "", sorted(conf.items()), site_file, site_text, heap])
     return hashlib.sha256(identity.encode()).hexdigest()[:16]
 
 

@@ -299,7 +299,7 @@ class UpdateExecutor:
             if checks:  # not a replayed batch: its metrics were observed while it was written
                 totals = totals + checks[0].metrics()
 
-        ingest_available(
+        ingested = ingest_available(
             self.spark,
             flow.definition.query,
             table_path,
@@ -310,6 +310,9 @@ class UpdateExecutor:
             dataset=dataset.name,
             record_ledger_with=self._in_background,
         )
+        for notice in ingested.notices:  # files not read (too large) or changed since they were read
+            self.events.emit("notice", notice, {"notice": notice}, level="WARN", flow_name=flow.definition.name,
+                             dataset_name=dataset.name)  # fmt: skip
         return totals
 
     def _refresh_materialized_view(self, dataset: PlannedDataset, flow: PlannedFlow) -> QualityMetrics:

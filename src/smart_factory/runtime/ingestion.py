@@ -13,12 +13,16 @@ ingestion tests, fault-injection harness and benchmarks call:
   is already saved; the stream is restarted, as Databricks restarts a pipeline flow.
 - One run at a time per checkpoint, across processes (an OS file lock, released by the
   kernel when its holder dies, so a crash never leaves a stale lock behind).
+- Files taken but not read (too large for the driver) and files changed after they were
+  read are named in ``result.notices``, logged as warnings and noted in the ledger
+  (see :mod:`smart_factory.runtime.cloud_files.unread_files`).
 """
 
 from __future__ import annotations
 
 import fcntl
 import functools
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -31,16 +35,34 @@ from pyspark.sql.streaming import StreamingQuery
 
 from smart_factory.errors import CloudFilesError, SchemaChangedError
 from smart_factory.runtime.cloud_files.source import is_ledger_metric, schema_change_from
+from smart_factory.runtime.cloud_files.unread_files import (
+    ChangedFile,
+    changed_files,
+    file_too_large_from,
+    max_file_bytes,
+    oversized,
+    too_large_message,
+)
 from smart_factory.runtime.delta_append import append_once
 from smart_factory.runtime.delta_txn import committed_txn_version
 from smart_factory.runtime.files import write_text_atomically
-from smart_factory.runtime.ledger import LedgerEntry, append_to_ledger, files_of_batches, normalise_file_path
+from smart_factory.runtime.ledger import (
+    INGESTED,
+    SKIPPED,
+    LedgerEntry,
+    append_to_ledger,
+    files_of_batches,
+    normalise_file_path,
+    note_changed_files,
+)
 from smart_factory.testing.fault_points import POINT_ENV, fault_point, fault_window
 
 APP_ID_FILE = "_txn_app_id"
 LOCK_FILE = "_run.lock"
 # The fault-injection harness kills the process at the named points marked below.
 FAULT_POINT_ENV = POINT_ENV
+_log = logging.getLogger(__name__)
+_METRIC_FIELDS = ("path", "records", "size", "modified")
 
 
 class ConcurrentRunError(CloudFilesError):
@@ -55,28 +77,44 @@ class IngestionResult:
     progress: list[dict] = field(default_factory=list)
     # {file: batch_id} for this run's committed micro-batches, from the checkpoint's source log.
     committed_files: dict[str, int] = field(default_factory=dict)
+    # {file: size} for files taken but not read: larger than the driver may hold.
+    skipped: dict[str, int] = field(default_factory=dict)
+    # Files read by an earlier run that have changed since, not read again (reported once each).
+    changed: list[ChangedFile] = field(default_factory=list)
+    # What a user should know about this run's files, in words (also logged as warnings).
+    notices: list[str] = field(default_factory=list)
 
     @property
     def files(self) -> list[dict]:
-        """``[{"batch_id", "path", "records"}]`` for every file read, from the source's metrics.
+        """``[{"batch_id", "path", "records", "size", "modified", "status"}]`` for every file taken.
 
-        A file no metric reported (Spark never opens an empty file) but that one of this
-        run's committed batches took is listed with 0 records.
+        From the source's metrics; a file no metric reported but that one of this run's
+        committed batches took is listed with 0 records (Spark never opens an empty file), or
+        with None and status ``skipped`` when it was too large to read.
         """
+        seen = self.observed_files()
+        reported = {normalise_file_path(entry["path"]) for entry in seen}
+        for path, batch_id in sorted(self.committed_files.items(), key=lambda item: (item[1], item[0])):
+            if path in reported:
+                continue
+            skipped = path in self.skipped
+            seen.append({
+                "batch_id": batch_id, "path": path, "records": None if skipped else 0,
+                "size": self.skipped.get(path), "modified": None, "status": SKIPPED if skipped else INGESTED,
+            })  # fmt: skip
+        return seen
+
+    def observed_files(self) -> list[dict]:
+        """The files the source's metrics reported: every file it read that held any bytes."""
         seen = []
         for progress in self.progress:
             for name, metrics in (progress.get("observedMetrics") or {}).items():
                 if not is_ledger_metric(name):
                     continue
-                # Observed metrics arrive as Rows; each file entry is a struct (path, records).
+                # Observed metrics arrive as Rows; each file entry is a struct (path, records, size, modified).
                 for entry in metrics["files"] or []:
-                    seen.append(
-                        {"batch_id": progress["batchId"], "path": entry["path"], "records": entry["records"]}
-                    )
-        reported = {normalise_file_path(entry["path"]) for entry in seen}
-        for path, batch_id in sorted(self.committed_files.items(), key=lambda item: (item[1], item[0])):
-            if path not in reported:
-                seen.append({"batch_id": batch_id, "path": path, "records": 0})
+                    seen.append({"batch_id": progress["batchId"], **{key: entry[key] for key in _METRIC_FIELDS},
+                                 "status": INGESTED})  # fmt: skip
         return seen
 
 
@@ -111,6 +149,7 @@ def ingest_available(
             _run_until_done(spark, build_stream, checkpoint, writer, app_id, result, max_schema_restarts, dataset)
         finally:
             result.committed_files = files_of_batches(checkpoint_dir, {p["batchId"] for p in result.progress})
+            _find_unread_files(spark, result, checkpoint, ledger_path, table_path, run_id)
             if ledger_path:
                 record_ledger_with(
                     functools.partial(
@@ -121,8 +160,27 @@ def ingest_available(
         progress["batchId"] for progress in result.progress if progress.get("numInputRows") is not None
     ]
     # The source's input rows are files; the records are what the observed metrics counted.
-    result.rows_written = sum(entry["records"] for entry in result.files)
+    result.rows_written = sum(entry["records"] or 0 for entry in result.files)
     return result
+
+
+def _find_unread_files(
+    spark: SparkSession, result: IngestionResult, checkpoint: str, ledger_path: str | None, stream: str,
+    run_id: str | None,
+) -> None:
+    """Name the files this run took without reading (too large) and those found changed since read."""
+    reported = {normalise_file_path(entry["path"]) for entry in result.observed_files()}
+    unreported = [path for path in result.committed_files if path not in reported]
+    result.skipped = oversized(spark, unreported)
+    limit = max_file_bytes(spark) if result.skipped else 0
+    result.notices += [too_large_message(path, size, limit) for path, size in result.skipped.items()]
+    changed = changed_files(spark, checkpoint)
+    if changed and ledger_path:
+        changed = note_changed_files(spark, ledger_path, stream, run_id or "", changed)
+    result.changed = changed
+    result.notices += [file.message() for file in changed]
+    for notice in result.notices:
+        _log.warning(notice)
 
 
 def _run_until_done(
@@ -151,6 +209,9 @@ def _run_until_done(
                 continue
             if change is not None:
                 raise change from None
+            too_large = file_too_large_from(spark, error)
+            if too_large is not None:
+                raise too_large from None
             raise
         result.progress.extend(query.recentProgress)
         return
@@ -165,7 +226,13 @@ def _record_ledger(
     checkpoint: str,
     app_id: str,
 ) -> None:
-    observed = [LedgerEntry(entry["batch_id"], entry["path"], entry["records"]) for entry in result.files]
+    limit = max_file_bytes(spark) if result.skipped else 0
+    observed = [
+        LedgerEntry(entry["batch_id"], entry["path"], entry["records"], entry["size"], entry["modified"],
+                    entry["status"], too_large_message(entry["path"], entry["size"], limit)
+                    if entry["status"] == SKIPPED else None)
+        for entry in result.files
+    ]  # fmt: skip
     run_batches = {progress["batchId"] for progress in result.progress}
     append_to_ledger(
         spark, ledger_path, stream, run_id or str(uuid.uuid4()), observed, checkpoint, run_batches, app_id

@@ -57,16 +57,20 @@ def sample_size_conf(spark: SparkSession, limit: str) -> int:
 
 
 def sample_files(
-    path: str, max_files: int, max_bytes: int, glob_filter: str | None = None, recursive: bool = True
+    path: str, max_files: int, max_bytes: int, glob_filter: str | None = None, recursive: bool = True,
+    max_file_bytes: int | None = None,
 ) -> list[str]:
     """The oldest files under ``path`` (a folder or a glob) up to either limit.
 
     ``glob_filter`` and ``recursive`` choose files as Spark's ``pathGlobFilter`` and
-    ``recursiveFileLookup`` options do, so the sample comes from the files the stream reads.
+    ``recursiveFileLookup`` options do, so the sample comes from the files the stream reads;
+    a file larger than ``max_file_bytes`` is not read by the stream, so not sampled either.
     """
     candidates = [
-        file for file in _list_files(path, recursive) if glob_filter is None or fnmatch(file.name, glob_filter)
-    ]
+        file for file in _list_files(path, recursive)
+        if (glob_filter is None or fnmatch(file.name, glob_filter))
+        and (max_file_bytes is None or file.stat().st_size <= max_file_bytes)
+    ]  # fmt: skip
     candidates.sort(key=lambda file: (file.stat().st_mtime_ns, str(file)))
     chosen, total = [], 0
     for file in candidates:

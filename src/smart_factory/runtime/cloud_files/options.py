@@ -31,7 +31,7 @@ DATABRICKS_ONLY_OPTIONS = frozenset(
         "cloudFiles.resourceGroup", "cloudFiles.projectId", "cloudFiles.fetchParallelism",
         "cloudFiles.pathRewrites", "cloudFiles.resourceTag", "cloudFiles.useIncrementalListing",
         "cloudFiles.validateOptions", "cloudFiles.cleanSource", "cloudFiles.cleanSource.retentionDuration",
-        "cloudFiles.cleanSource.moveDestination", "cloudFiles.allowOverwrites",
+        "cloudFiles.cleanSource.moveDestination",
     )
 )  # fmt: skip
 _KNOWN_OPTION_NAMES = (
@@ -39,7 +39,7 @@ _KNOWN_OPTION_NAMES = (
     "cloudFiles.schemaHints", "cloudFiles.schemaEvolutionMode", "cloudFiles.maxFilesPerTrigger",
     "cloudFiles.maxBytesPerTrigger", "cloudFiles.includeExistingFiles",
     "cloudFiles.schemaInference.sampleSize.numFiles", "cloudFiles.schemaInference.sampleSize.numBytes",
-    "cloudFiles.partitionColumns", "cloudFiles.maxFileAge",
+    "cloudFiles.partitionColumns", "cloudFiles.maxFileAge", "cloudFiles.allowOverwrites",
 )  # fmt: skip
 _KNOWN_OPTIONS = frozenset(name.lower() for name in _KNOWN_OPTION_NAMES)
 # Options are matched case-insensitively but named in messages as the documentation spells them.
@@ -65,6 +65,8 @@ class CloudFilesOptions:
     rescued_data_column: str | None = None
     encoding: str = "UTF-8"
     multiline: bool = False
+    # A file whose modification time changed after it was read is read again, whole.
+    allow_overwrites: bool = False
     passed_through: tuple[tuple[str, str], ...] = ()
 
     def effective_evolution_mode(self, schema_given: bool) -> SchemaEvolutionMode:
@@ -125,6 +127,7 @@ class CloudFilesOptions:
             rescued_data_column=lowered.get("rescueddatacolumn"),
             encoding=lowered.get("encoding") or lowered.get("charset") or "UTF-8",
             multiline=_boolean(lowered, "multiline", False),
+            allow_overwrites=_boolean(lowered, "cloudfiles.allowoverwrites", False),
             passed_through=tuple((key, value) for key, value in lowered.items() if key in PASSED_THROUGH_OPTIONS),
         )
 

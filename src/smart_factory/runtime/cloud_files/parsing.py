@@ -43,6 +43,9 @@ FITS_COLUMN = "_cloud_files_fits"
 SLOW_COLUMN = "_cloud_files_slow"
 _TAG_COLUMN = "_cloud_files_schema_location"
 RECORD_COUNT_COLUMN = "_cloud_files_records"
+# Each file's size and modification time, for the ingestion ledger (a file may change later).
+FILE_SIZE_COLUMN = "_cloud_files_file_size"
+FILE_MODIFIED_COLUMN = "_cloud_files_file_modified"
 NEW_COLUMNS_ERROR = "CLOUD_FILES_NEW_COLUMNS"
 _CORRUPT_FIELD = "_cloud_files_corrupt_record"
 _TEXT_COLUMN = "_cloud_files_text"
@@ -88,6 +91,10 @@ def _file_steps(encoding: str, multiline: bool, reads_plain_files: bool, _gatewa
     # "line%202.json"), not as binaryFile's decoded `path`, so rescued data, the per-file
     # metrics, _metadata and the checkpoint agree on every file, odd characters and all.
     file_path = F.col("_metadata.file_path").alias("path")
+    file_facts = [
+        F.col("_metadata.file_size").alias(FILE_SIZE_COLUMN),
+        F.col("_metadata.file_modification_time").alias(FILE_MODIFIED_COLUMN),
+    ]
     irregular = _irregular_records(F.col(_TEXT_COLUMN), multiline)
     if reads_plain_files:
         # Its lambdas have no generated code: behind a call, only the files that need them
@@ -106,9 +113,10 @@ def _file_steps(encoding: str, multiline: bool, reads_plain_files: bool, _gatewa
             F.when(is_plain, F.col("content")).alias(_CONTENT_COLUMN),
             F.when(~is_plain, without_bom).alias(_TEXT_COLUMN),
         ],
-        [file_path, content, F.col(_TEXT_COLUMN), irregular],
-        [F.col("path"), content, F.col(_TEXT_COLUMN), F.col(_IRREGULAR_COLUMN), count.alias(RECORD_COUNT_COLUMN)],
-    ]
+        [file_path, content, F.col(_TEXT_COLUMN), irregular, *file_facts],
+        [F.col("path"), content, F.col(_TEXT_COLUMN), F.col(_IRREGULAR_COLUMN), count.alias(RECORD_COUNT_COLUMN),
+         F.col(FILE_SIZE_COLUMN), F.col(FILE_MODIFIED_COLUMN)],
+    ]  # fmt: skip
 
 
 def explode_lines(files: DataFrame) -> DataFrame:

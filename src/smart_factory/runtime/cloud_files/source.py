@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming import DataStreamReader
 from pyspark.sql.types import StringType, StructField, StructType
 
-from smart_factory.errors import CloudFilesError, NewColumnsRejected, SchemaChangedError
+from smart_factory.errors import CloudFilesError, CloudFilesOptionError, NewColumnsRejected, SchemaChangedError
 from smart_factory.lakehouse.volumes import resolve_path
 from smart_factory.runtime.cloud_files.inference import (
     apply_schema_hints,
@@ -36,6 +36,8 @@ from smart_factory.runtime.cloud_files.options import (
 )
 from smart_factory.runtime.cloud_files.parsing import (
     BINARY_FILE_SCHEMA,
+    FILE_MODIFIED_COLUMN,
+    FILE_SIZE_COLUMN,
     NEW_COLUMNS_ERROR,
     RECORD_COUNT_COLUMN,
     explode_lines,
@@ -43,6 +45,7 @@ from smart_factory.runtime.cloud_files.parsing import (
     split_into_records,
 )
 from smart_factory.runtime.cloud_files.schema_store import SchemaStore
+from smart_factory.runtime.cloud_files.unread_files import BINARY_FILE_MAX_LENGTH_CONF, max_file_bytes
 from smart_factory.runtime.spark_errors import exception_chain_text
 
 # Set by a pipeline runtime so pipeline code may leave out cloudFiles.schemaLocation.
@@ -99,6 +102,7 @@ class CloudFilesSource:
             max_bytes=self.options.sample_bytes or sample_size_conf(self.spark, "numBytes"),
             glob_filter=file_source_options.get("pathglobfilter"),
             recursive=file_source_options.get("recursivefilelookup", "true").lower() == "true",
+            max_file_bytes=max_file_bytes(self.spark),
         )
         require_files(files, self.path)
         inferred = infer_schema(
@@ -125,7 +129,12 @@ class CloudFilesSource:
         files = split_into_records(reader.load(self.path), self.options.encoding, self.options.multiline)
         files = files.observe(
             ledger_metric_name(self.path),
-            F.collect_list(F.struct(F.col("path"), F.col(RECORD_COUNT_COLUMN).alias("records"))).alias("files"),
+            F.collect_list(
+                F.struct(
+                    F.col("path"), F.col(RECORD_COUNT_COLUMN).alias("records"),
+                    F.col(FILE_SIZE_COLUMN).alias("size"), F.col(FILE_MODIFIED_COLUMN).alias("modified"),
+                )
+            ).alias("files"),
         )
         mode = self.evolution_mode
         if self.schema_location:
@@ -148,13 +157,31 @@ class CloudFilesSource:
         """Each new file as a ``binaryFile`` row, by the helper jar's source when there is one.
 
         Auto Loader finds files in nested folders (landing/2026/01/05/…); Spark's file source
-        only does when asked. Either way names starting with _ or . are skipped.
+        only does when asked. Either way names starting with _ or . are skipped. A file larger
+        than the driver may hold is not read (see :mod:`.unread_files`): the helper jar's source
+        leaves it out, Spark's stops on it with Spark's own length check instead of running out
+        of memory.
         """
         recursive = dict(self.options.passed_through).get("recursivefilelookup", "true").lower() == "true"
         reader = self.spark.readStream.schema(BINARY_FILE_SCHEMA).option("recursiveFileLookup", "true")
+        limit = max_file_bytes(self.spark)
         if recursive and uses_jvm_listing(self.spark):
-            return reader.format(LISTING_SOURCE)
-        return reader.format("binaryFile").option("maxFileAge", _NO_MAX_FILE_AGE)
+            return (
+                reader.format(LISTING_SOURCE).option("maxFileBytes", str(limit))
+                .option("allowOverwrites", str(self.options.allow_overwrites).lower())
+            )  # fmt: skip
+        if self.options.allow_overwrites:
+            raise CloudFilesOptionError(
+                f"cloudFiles.allowOverwrites=true on {self.path} needs the helper jar's file source (a JDK with "
+                "javac, SMART_FACTORY_HELPER_JAR not off, recursiveFileLookup not false): Spark's own file source "
+                "never reads a file twice. Drop the option, or land changed data in new files."
+            )
+        self.spark.conf.set(BINARY_FILE_MAX_LENGTH_CONF, str(min(limit, 2**31 - 1)))
+        # A file moved away after it was taken (how one too large is got rid of here) is not
+        # read rather than failing its micro-batch for good.
+        return (
+            reader.format("binaryFile").option("maxFileAge", _NO_MAX_FILE_AGE).option("ignoreMissingFiles", "true")
+        )
 
     def _store(self) -> SchemaStore:
         location = self.schema_location

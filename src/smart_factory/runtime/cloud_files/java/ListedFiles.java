@@ -9,7 +9,7 @@ import java.nio.file.Paths;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -17,16 +17,24 @@ import org.apache.hadoop.fs.GlobPattern;
 import org.apache.hadoop.fs.Path;
 
 /**
- * The files under a landing folder that a stream has not seen yet, found the way Spark's file
- * source finds them (every level, names starting with {@code _} or {@code .} skipped, an optional
- * glob on file names), but at the cost of one {@code stat} a file on a local disk.
+ * The files under a landing folder that a stream has not seen yet, or has seen with another
+ * modification time, found the way Spark's file source finds them (every level, names starting
+ * with {@code _} or {@code .} skipped, an optional glob on file names), but at the cost of one
+ * {@code stat} a file on a local disk.
  *
  * <p>A file is known by its decoded path ({@code /landing/a b.json}), the key a stream's log
  * entries ({@code file:/landing/a%20b.json}) are reduced to with {@link #keyOf(String)}.
  */
 final class ListedFiles {
-  /** One file found: its key, modification time (ms), size and Spark's name for it. */
-  record Found(String key, long modified, long size, String sparkPath) {}
+  /**
+   * One file found: its key, modification time (ms), size and Spark's name for it; {@code
+   * seenModified} is the modification time it was read with, or null for a file never read.
+   */
+  record Found(String key, long modified, long size, String sparkPath, Long seenModified) {
+    boolean isNew() {
+      return seenModified == null;
+    }
+  }
 
   private ListedFiles() {}
 
@@ -34,9 +42,12 @@ final class ListedFiles {
     return URI.create(sparkPath).getPath();
   }
 
-  /** Every file under {@code root} (recursively when asked) whose key is not in {@code seen}. */
+  /**
+   * Every file under {@code root} (recursively when asked) whose key is not in {@code seen}, or
+   * is there with another modification time (a file appended to or overwritten after it was read).
+   */
   static List<Found> unseen(
-      Path root, Configuration conf, boolean recursive, String nameGlob, Set<String> seen)
+      Path root, Configuration conf, boolean recursive, String nameGlob, Map<String, Long> seen)
       throws IOException {
     GlobPattern glob = nameGlob == null ? null : new GlobPattern(nameGlob);
     List<Found> found = new ArrayList<>();
@@ -51,7 +62,7 @@ final class ListedFiles {
   }
 
   private static void walkLocal(
-      java.nio.file.Path folder, boolean recursive, GlobPattern glob, Set<String> seen,
+      java.nio.file.Path folder, boolean recursive, GlobPattern glob, Map<String, Long> seen,
       List<Found> found) throws IOException {
     try (DirectoryStream<java.nio.file.Path> entries = Files.newDirectoryStream(folder)) {
       for (java.nio.file.Path entry : entries) {
@@ -72,16 +83,17 @@ final class ListedFiles {
           continue;
         }
         String key = entry.toString();
-        if ((glob == null || glob.matches(name)) && !seen.contains(key)) {
-          found.add(new Found(key, attributes.lastModifiedTime().toMillis(), attributes.size(),
-              sparkPathOfLocal(key)));
+        long modified = attributes.lastModifiedTime().toMillis();
+        Long seenModified = seen.get(key);
+        if ((glob == null || glob.matches(name)) && !Long.valueOf(modified).equals(seenModified)) {
+          found.add(new Found(key, modified, attributes.size(), sparkPathOfLocal(key), seenModified));
         }
       }
     }
   }
 
   private static void walkHadoop(
-      FileSystem fs, Path folder, boolean recursive, GlobPattern glob, Set<String> seen,
+      FileSystem fs, Path folder, boolean recursive, GlobPattern glob, Map<String, Long> seen,
       List<Found> found) throws IOException {
     for (FileStatus status : fs.listStatus(folder)) {
       String name = status.getPath().getName();
@@ -95,9 +107,11 @@ final class ListedFiles {
         continue;
       }
       URI uri = status.getPath().toUri();
-      if ((glob == null || glob.matches(name)) && !seen.contains(uri.getPath())) {
+      Long seenModified = seen.get(uri.getPath());
+      if ((glob == null || glob.matches(name))
+          && !Long.valueOf(status.getModificationTime()).equals(seenModified)) {
         found.add(new Found(uri.getPath(), status.getModificationTime(), status.getLen(),
-            uri.toString()));
+            uri.toString(), seenModified));
       }
     }
   }

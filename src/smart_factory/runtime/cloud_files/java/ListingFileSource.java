@@ -5,11 +5,10 @@ import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.network.util.JavaUtils;
@@ -58,8 +57,44 @@ import scala.jdk.javaapi.CollectionConverters;
  * when the run started. No file is ever forgotten for its age (Spark's {@code maxFileAge}), as
  * Databricks' Auto Loader documents. Being a {@code FileFormat} (binaryFile's) lets a query
  * select the {@code _metadata} column, as on Spark's file source.
+ *
+ * <p>Two of Auto Loader's rules that Spark's file source lacks:
+ *
+ * <ul>
+ *   <li>A file read before whose modification time has changed (appended to, overwritten) is
+ *       read again, whole, with {@code allowOverwrites=true} (Databricks'
+ *       {@code cloudFiles.allowOverwrites}); otherwise it is left alone, as by default on
+ *       Databricks, but named by {@link #changedFiles(String)} so the caller can say so.
+ *   <li>A file larger than {@code maxFileBytes} is taken (logged, so it never blocks a later
+ *       batch) but not read: each file is read whole into the driver's memory, and one too big
+ *       for it killed the JVM on every run. The caller reports it from its size.
+ * </ul>
  */
 public class ListingFileSource extends BinaryFileFormat implements StreamSourceProvider {
+  // The files found changed after they were read, by the latest listing of each stream (by its
+  // log folder's path): read by the caller after a run, so a stream that read nothing can say it.
+  private static final Map<String, List<ListedFiles.Found>> CHANGED = new ConcurrentHashMap<>();
+
+  /**
+   * The files the latest listing of the stream logging to {@code metadataPath} found changed
+   * since they were read and did not read again, one line each: Spark's name for it, its size,
+   * its modification time and the one it was read with (ms), tab-separated; and forgets them.
+   */
+  public static String changedFiles(String metadataPath) {
+    List<ListedFiles.Found> changed = CHANGED.remove(logKey(metadataPath));
+    StringBuilder lines = new StringBuilder();
+    for (ListedFiles.Found file : changed == null ? List.<ListedFiles.Found>of() : changed) {
+      // (Spark's names are URIs: no tab or line break in them.)
+      lines.append(String.join("\t", file.sparkPath(), Long.toString(file.size()),
+          Long.toString(file.modified()), Long.toString(file.seenModified()))).append('\n');
+    }
+    return lines.toString();
+  }
+
+  private static String logKey(String metadataPath) {
+    return new Path(metadataPath).toUri().getPath();
+  }
+
   @Override
   public String shortName() {
     return "smartFactoryListedFiles";
@@ -111,7 +146,13 @@ public class ListingFileSource extends BinaryFileFormat implements StreamSourceP
     private final ReadLimit defaultLimit;
     private final scala.collection.immutable.Map<String, String> batchOptions;
     private final SourceFileLog log;
-    private final Set<String> seen = new HashSet<>();
+    private final String logKey;
+    private final boolean allowOverwrites;
+    private final long maxFileBytes;
+    // Each file read so far (its key), with the modification time it was read with.
+    private final Map<String, Long> seen = new HashMap<>();
+    // The sizes of the files this run admitted (a replayed batch's files are asked again).
+    private final Map<String, Long> sizes = new HashMap<>();
     // Every entry logged so far, for the next compact file; and the batches this run wrote
     // that are not committed yet.
     private final List<SourceFileLog.Entry> logged = new ArrayList<>();
@@ -132,6 +173,9 @@ public class ListingFileSource extends BinaryFileFormat implements StreamSourceP
       this.folder = new Path(options.get("path"));
       this.conf = session.sessionState().newHadoopConf();
       this.recursive = Boolean.parseBoolean(options.getOrDefault("recursivefilelookup", "false"));
+      this.allowOverwrites = Boolean.parseBoolean(options.getOrDefault("allowoverwrites", "false"));
+      this.maxFileBytes = Long.parseLong(options.getOrDefault("maxfilebytes", "" + Long.MAX_VALUE));
+      this.logKey = logKey(metadataPath);
       this.nameGlob = options.get("pathglobfilter");
       if (options.containsKey("maxbytespertrigger")) {
         this.defaultLimit = ReadLimit.maxBytes(Long.parseLong(options.get("maxbytespertrigger")));
@@ -160,7 +204,7 @@ public class ListingFileSource extends BinaryFileFormat implements StreamSourceP
           deletion ? cleanupDelayMs : -1);
       SourceFileLog.Restored restored = log.restore();
       for (SourceFileLog.Entry entry : restored.entries()) {
-        seen.add(ListedFiles.keyOf(entry.path()));
+        seen.put(ListedFiles.keyOf(entry.path()), entry.timestamp()); // a later entry wins
       }
       logged.addAll(restored.entries());
       this.latestBatchId = restored.latestBatchId();
@@ -185,14 +229,10 @@ public class ListingFileSource extends BinaryFileFormat implements StreamSourceP
     public synchronized org.apache.spark.sql.connector.read.streaming.Offset latestOffset(
         org.apache.spark.sql.connector.read.streaming.Offset start, ReadLimit limit) {
       List<ListedFiles.Found> candidates = new ArrayList<>();
-      if (availableNow != null) {
-        for (ListedFiles.Found file : availableNow) {
-          if (!seen.contains(file.key())) {
-            candidates.add(file);
-          }
+      for (ListedFiles.Found file : availableNow != null ? availableNow : unseen()) {
+        if (!Long.valueOf(file.modified()).equals(seen.get(file.key()))) {
+          candidates.add(file);
         }
-      } else {
-        candidates = unseen();
       }
       List<ListedFiles.Found> admitted = admit(candidates, limit);
       if (!admitted.isEmpty()) {
@@ -207,7 +247,8 @@ public class ListingFileSource extends BinaryFileFormat implements StreamSourceP
           throw new UncheckedIOException("Cannot log batch " + batchId + " of " + folder, error);
         }
         for (ListedFiles.Found file : admitted) {
-          seen.add(file.key());
+          seen.put(file.key(), file.modified());
+          sizes.put(file.sparkPath(), file.size());
         }
         logged.addAll(entries);
         written.put(batchId, entries);
@@ -241,12 +282,38 @@ public class ListingFileSource extends BinaryFileFormat implements StreamSourceP
       throw new IllegalArgumentException("Unsupported read limit " + limit);
     }
 
+    /** New files, and changed ones when they are to be read again; the other changed ones are noted. */
     private List<ListedFiles.Found> unseen() {
+      List<ListedFiles.Found> listed;
       try {
-        return ListedFiles.unseen(folder, conf, recursive, nameGlob, seen);
+        listed = ListedFiles.unseen(folder, conf, recursive, nameGlob, seen);
       } catch (IOException error) {
         throw new UncheckedIOException("Cannot list " + folder, error);
       }
+      List<ListedFiles.Found> toRead = new ArrayList<>();
+      List<ListedFiles.Found> changed = new ArrayList<>();
+      for (ListedFiles.Found file : listed) {
+        (file.isNew() || allowOverwrites ? toRead : changed).add(file);
+      }
+      CHANGED.put(logKey, changed);
+      return toRead;
+    }
+
+    /** Whether a logged file is read: not when it is larger than the driver may hold. */
+    private boolean fitsInMemory(String sparkPath) {
+      if (maxFileBytes == Long.MAX_VALUE) {
+        return true;
+      }
+      Long size = sizes.get(sparkPath);
+      if (size == null) {
+        try {
+          Path path = new Path(java.net.URI.create(sparkPath));
+          size = path.getFileSystem(conf).getFileStatus(path).getLen();
+        } catch (IOException gone) {
+          return true; // let the read report it, as Spark's file source would
+        }
+      }
+      return size <= maxFileBytes;
     }
 
     @Override
@@ -256,7 +323,9 @@ public class ListingFileSource extends BinaryFileFormat implements StreamSourceP
       List<String> paths = new ArrayList<>();
       for (long batchId = first; batchId <= last; batchId++) {
         for (SourceFileLog.Entry entry : entries(batchId)) {
-          paths.add(new Path(java.net.URI.create(entry.path())).toString());
+          if (fitsInMemory(entry.path())) {
+            paths.add(new Path(java.net.URI.create(entry.path())).toString());
+          }
         }
       }
       DataSource source = new DataSource(session, "binaryFile",
