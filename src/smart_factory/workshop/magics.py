@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from smart_factory.workshop.session import Workshop
 
 SQL_ROWS_SHOWN = 20
+SQL_TEXT_SHOWN = 100  # characters of a long text value (an error, a JSON document) shown in a cell
 SOLUTION_NOT_RUN = (
     "Worked solution: not run, since the `solutions` parameter is off. Expand the cell to read it; "
     "to use it, copy it into your exercise cell above (or run the notebook with solutions=True)."
@@ -72,7 +73,7 @@ class WorkshopMagics:
         if not frame.columns:
             return None
         rows = frame.limit(SQL_ROWS_SHOWN + 1).collect()
-        shown = [list(row) for row in rows[:SQL_ROWS_SHOWN]]
+        shown = [[_shortened(value) for value in row] for row in rows[:SQL_ROWS_SHOWN]]
         caption = f"first {SQL_ROWS_SHOWN} rows" if len(rows) > SQL_ROWS_SHOWN else None
         return Table(frame.columns, shown, caption)
 
@@ -84,6 +85,12 @@ class WorkshopMagics:
         result = shell.run_cell(cell, store_history=False)
         result.raise_error()
         return None
+
+
+def _shortened(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > SQL_TEXT_SHOWN:
+        return value[: SQL_TEXT_SHOWN - 1] + "…"
+    return value
 
 
 def _shell() -> Any:

@@ -7,6 +7,7 @@ run to run.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from pyspark.sql import Column, DataFrame
@@ -305,4 +306,10 @@ def failure_summary(update: UpdateResult) -> TextBlock:
     failed = [run for run in update.flows if run.state == "FAILED"]
     if not failed:
         return TextBlock(update.error or "Nothing failed.")
-    return TextBlock("\n".join(f"Flow {run.name} failed: {run.error}" for run in failed))
+    return TextBlock("\n".join(f"Flow {run.name} failed: {_without_machine_details(run.error)}" for run in failed))
+
+
+def _without_machine_details(error: str | None) -> str:
+    # The offending row's ingestion time and file path say nothing about why it broke the rule.
+    text = re.sub(r'"ingested_at":"[^"]*",?', "", error or "")
+    return re.sub(r'"source_file":"[^"]*/([^"/]+)"', r'"source_file":"\1"', text)
