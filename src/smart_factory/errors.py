@@ -124,5 +124,14 @@ class AlertDefinitionError(AlertError):
     """An alert definition file is invalid; the message names the file, line and field."""
 
 
+class AlertQueryError(AlertDefinitionError):
+    """An alert's query does not parse, is not a query, cannot be planned against the tables, or
+    lacks the condition's column. ``problems`` lists each, naming the file and line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("The alerts cannot be evaluated:\n" + "\n".join(f"  - {problem}" for problem in problems))
+        self.problems = problems
+
+
 class AlertDestinationError(AlertError):
     """A notification destination is misconfigured; the message names the setting, never its secret."""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from smart_factory.alerts.definition import DEFAULT_ALERTS_DIR, load_alerts
 from smart_factory.alerts.destinations import configured_destinations
+from smart_factory.errors import AlertQueryError
 from smart_factory.lakehouse.cli import add_lakehouse_arguments
 from smart_factory.lakehouse.paths import SCHEMA, StoragePaths
 
@@ -25,9 +26,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--max-evaluations", type=int, metavar="N", help="stop after N evaluation runs")
     run.set_defaults(handler=_run)
 
-    validate = actions.add_parser("validate", help="check the definitions and show the destinations; no Spark")
+    validate = actions.add_parser(
+        "validate", help="check the definitions, plan each query against the tables (runs none), list the destinations"
+    )
     validate.add_argument("--alerts-dir", type=Path, default=DEFAULT_ALERTS_DIR, help="folder of alert .yml files")
-    validate.add_argument("--storage-root", help="lakehouse folder (for the default notification log)")
+    validate.add_argument("--definitions-only", action="store_true",
+                          help="check the files only, without Spark (queries are not planned)")  # fmt: skip
+    add_lakehouse_arguments(validate)
     validate.set_defaults(handler=_validate)
 
     receive = actions.add_parser(
@@ -85,6 +90,15 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"  notify    retrigger_seconds={settings.retrigger_seconds}, notify_on_ok={settings.notify_on_ok}")
     for destination in configured_destinations(StoragePaths.from_env(args.storage_root)):
         print(f"destination {destination.label}")
+    if args.definitions_only:
+        print(f"{len(alerts)} alert(s), no problems in the definitions (queries not planned).")
+        return 0
+    from smart_factory.alerts.planning import alert_query_problems
+    from smart_factory.lakehouse import get_spark
+
+    problems = alert_query_problems(get_spark(master=args.master, storage_root=args.storage_root), alerts)
+    if problems:
+        raise AlertQueryError(problems)
     print(f"{len(alerts)} alert(s), no problems found.")
     return 0
 

@@ -60,6 +60,12 @@ class AlertDefinition:
     notification: NotificationSettings = field(default_factory=NotificationSettings)
     description: str = ""
     source_file: str = "<mapping>"
+    # "file:line" of the fields a later check (planning the query) may have to point at.
+    locations: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def where(self, field_name: str) -> str:
+        """Where ``field_name`` (``query``, ``condition.column``) is written: ``file:line``, or the file."""
+        return self.locations.get(field_name, self.source_file)
 
     @classmethod
     def load(cls, path: str | Path) -> AlertDefinition:
@@ -88,6 +94,7 @@ class AlertDefinition:
             schedule=_schedule(schedule),
             notification=_notification(notification),
             source_file=source,
+            locations={"query": top.where("query"), "condition.column": condition.where("column")},
         )
 
 
@@ -183,11 +190,11 @@ class _Section:
             raw = {}
         if not isinstance(raw, Mapping):
             where = f"'{prefix.rstrip('.')}'" if prefix else "the file"
-            raise AlertDefinitionError(f"{self._where(None)}: {where} must be a mapping of fields, got {raw!r}")
+            raise AlertDefinitionError(f"{self.where(None)}: {where} must be a mapping of fields, got {raw!r}")
         self.raw = raw
 
     def error(self, key: str, message: str) -> AlertDefinitionError:
-        return AlertDefinitionError(f"{self._where(key)}: '{self.prefix}{key}' {message}")
+        return AlertDefinitionError(f"{self.where(key)}: '{self.prefix}{key}' {message}")
 
     def check_keys(self, known: set[str]) -> None:
         for key in self.raw:
@@ -237,7 +244,8 @@ class _Section:
                 return value_node
         return None
 
-    def _where(self, key: str | None) -> str:
+    def where(self, key: str | None) -> str:
+        """``file:line`` of ``key`` (the source alone for a definition built from a mapping)."""
         return f"{self.source}:{self._line(key)}" if self.source != "<mapping>" else self.source
 
     def _line(self, key: str | None) -> int:
