@@ -45,7 +45,7 @@ def test_notebook_03_alone_with_fewer_devices(tmp_path: Path) -> None:
     assert re.search(r"files_landed\s.*\n.*\n\s*(\d+)\s+(\d+)\s+(\d+)", waiting)
 
     # After the update: each table grew by exactly what the simulator landed.
-    after = _outputs(executed, "workshop.compare_counts(before")
+    after = _outputs(executed, "display(workshop.compare_counts(before, workshop.counts(factory), expected")
     for table in ("bronze_readings", "silver_readings", "quarantine_readings"):
         row = re.search(rf"^{table}\s+([\d,]+)\s+([\d,]+)\s+([\d,]+)\s+([\d,]+)$", after, re.MULTILINE)
         assert row, after
@@ -57,3 +57,7 @@ def test_notebook_03_alone_with_fewer_devices(tmp_path: Path) -> None:
     rows = re.findall(r"^\s*([12])\s+(\d+)\s+([\d,]+)\s+(\d+)$", per_update, re.MULTILINE)
     assert [row[0] for row in rows] == ["1", "2"]
     assert all(files == distinct for _, files, _, distinct in rows)
+
+    # Run as a learner would (solutions off): the worked solution does not run, and the check says so.
+    assert "Worked solution: not run" in _outputs(executed, "%%solution")
+    assert _outputs(executed, 'workshop.check("failed_update_query"').startswith("Not yet")

@@ -183,3 +183,34 @@ def _failed_update_query(factory: Workshop, namespace: dict[str, Any]) -> CheckR
     result.expect(any(update_id in text for text in texts for update_id in failed), "each row names the update id")
     result.expect(any("vibration_normal" in text for text in texts), "the error names the rule that stopped it")
     return result
+
+
+# --- part 4 -----------------------------------------------------------------------------------
+
+
+@exercise("humidity_in_silver")
+def _humidity_in_silver(factory: Workshop, namespace: dict[str, Any]) -> CheckResult:
+    result = CheckResult(
+        "carry humidity_percent through to silver",
+        hint='add "try_cast(humidity_percent AS double) AS humidity_percent" to readings_typed\'s selectExpr, '
+        "run the cell, then the full-refresh update cell.",
+    )
+    silver = factory.spark.table(f"{SCHEMA}.silver_readings")
+    types = dict(silver.dtypes)
+    if not result.expect(types.get("humidity_percent") == "double", "silver_readings has a DOUBLE humidity_percent"):
+        return result
+    # The files of the new firmware are those whose bronze rows carry a humidity.
+    firmware_files = (
+        factory.spark.table(f"{SCHEMA}.bronze_readings").where("humidity_percent IS NOT NULL")
+        .select("source_file").distinct()
+    )  # fmt: skip
+    from_firmware = silver.join(firmware_files, "source_file")
+    with_humidity = from_firmware.where("humidity_percent IS NOT NULL").count()
+    total = from_firmware.count()
+    result.expect(
+        total > 0 and with_humidity == total,
+        f"every silver reading from the new firmware's files has it ({with_humidity:,} of {total:,})",
+    )
+    older_with_humidity = silver.where("humidity_percent IS NOT NULL").join(firmware_files, "source_file", "left_anti")
+    result.expect(older_with_humidity.count() == 0, "older readings, which had no humidity, read null")
+    return result

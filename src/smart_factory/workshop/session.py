@@ -122,13 +122,13 @@ class Workshop:
 
     # --- the pipeline -------------------------------------------------------------------
 
-    def run_update(self, part: int) -> UpdateResult:
+    def run_update(self, part: int, full_refresh: bool | list[str] = False) -> UpdateResult:
         """One triggered update, then a line per flow in the pipeline's order. A failed update raises.
 
         The lines come after the update, in plan order: flows run side by side and finish in
         an order that varies from run to run, and nbval compares this output exactly.
         """
-        update = self.pipeline.run()
+        update = self.pipeline.run(full_refresh=full_refresh)
         if not self.quiet:
             for run in update.flows:
                 print_finished_flow(run)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame
@@ -74,10 +74,20 @@ def start_factory(factory: Workshop) -> tuple[DeviceRegistry, LandingManifest]:
     return registry, first
 
 
-def first_update(factory: Workshop) -> UpdateResult:
-    """Part 2: the first triggered update builds bronze, silver, quarantine and gold."""
-    update = factory.run_update(2)
-    factory.progress.mark_done(2)
+
+
+# The streaming tables that part 4's exercise recomputes from bronze once silver keeps humidity_percent.
+HUMIDITY_REFRESH = ("readings_validated", "silver_readings", "quarantine_readings")
+
+
+def run_update(factory: Workshop, part: int, full_refresh: bool | Sequence[str] = False) -> UpdateResult:
+    """A triggered update of the workshop's pipeline for ``part``: a line per flow, then the part is done.
+
+    ``full_refresh`` (every table, or the names given) recomputes those tables from their sources.
+    A failed update raises :class:`WorkshopError`.
+    """
+    update = factory.run_update(part, full_refresh if isinstance(full_refresh, bool) else list(full_refresh))
+    factory.progress.mark_done(part)
     return update
 
 
@@ -86,11 +96,6 @@ def land_more_readings(factory: Workshop) -> LandingManifest:
     return factory.land(3, "more readings", EVERYDAY_FAULTS)
 
 
-def replay_update(factory: Workshop) -> UpdateResult:
-    """Part 3, second half: the update reads only the new files."""
-    update = factory.run_update(3)
-    factory.progress.mark_done(3)
-    return update
 
 
 def land_schema_change(factory: Workshop) -> LandingManifest:
@@ -103,10 +108,6 @@ def land_late_readings(factory: Workshop) -> LandingManifest:
     return factory.land(4, "late readings", LATE_READINGS, num_files=LATE_READINGS_FILES)
 
 
-def schema_change_update(factory: Workshop) -> UpdateResult:
-    update = factory.run_update(4)
-    factory.progress.mark_done(4)
-    return update
 
 
 # Auto Loader's rescue mode, typed: the schema never changes; whatever does not fit is rescued.
@@ -119,8 +120,8 @@ RESCUE_MODE_OPTIONS = {
 }
 
 
-def read_in_rescue_mode(factory: Workshop) -> DataFrame:
-    """Read the whole landing zone once more, the way a stream in ``rescue`` mode would.
+def read_in_rescue_mode(factory: Workshop, options: Mapping[str, str] = RESCUE_MODE_OPTIONS) -> DataFrame:
+    """Read the whole landing zone once more with Auto Loader ``options`` (default: ``rescue`` mode, typed).
 
     A side table beside the pipeline's own (under ``pipelines/rescue_mode_demo``), started
     afresh each time so the answer does not depend on earlier runs.
@@ -131,7 +132,7 @@ def read_in_rescue_mode(factory: Workshop) -> DataFrame:
 
     def readings() -> DataFrame:
         reader = factory.spark.readStream.format("cloudFiles")
-        for key, value in {**RESCUE_MODE_OPTIONS, "cloudFiles.schemaLocation": str(folder / "schema")}.items():
+        for key, value in {**options, "cloudFiles.schemaLocation": str(folder / "schema")}.items():
             reader = reader.option(key, value)
         return reader.load(READINGS_LANDING)
 
@@ -144,11 +145,6 @@ def land_overheating_burst(factory: Workshop) -> LandingManifest:
     return factory.land(5, "overheating burst", OVERHEATING_BURST, num_files=OVERHEATING_BURST_FILES)
 
 
-def overheating_update(factory: Workshop) -> UpdateResult:
-    """Part 5: the update that brings the hot readings into gold, where the alert looks."""
-    update = factory.run_update(5)
-    factory.progress.mark_done(5)
-    return update
 
 
 def export_dashboards(factory: Workshop) -> TextBlock:
@@ -162,26 +158,36 @@ def export_dashboards(factory: Workshop) -> TextBlock:
     )
 
 
+# Each part's steps when a later notebook recreates it, with its notebook's %%pipeline cells
+# saved where that notebook runs them.
+def _part_2(factory: Workshop) -> None:
+    _save_pipeline_cells(factory, 2)
+    run_update(factory, 2)
+
+
 def _part_3(factory: Workshop) -> None:
     land_more_readings(factory)
-    replay_update(factory)
+    _save_pipeline_cells(factory, 3)
+    run_update(factory, 3)
 
 
 def _part_4(factory: Workshop) -> None:
     land_schema_change(factory)
     land_late_readings(factory)
-    schema_change_update(factory)
+    run_update(factory, 4)
+    _save_pipeline_cells(factory, 4)  # silver keeps humidity_percent once bronze has it
+    run_update(factory, 4, full_refresh=HUMIDITY_REFRESH)
 
 
 def _part_5(factory: Workshop) -> None:
     inbox = quiet_inbox(factory)  # a notebook that re-creates part 5 on its way shows no messages
     evaluate_overheating_alert(factory, inbox)
     land_overheating_burst(factory)
-    overheating_update(factory)
+    run_update(factory, 5)
     evaluate_overheating_alert(factory, inbox)
 
 
-def _save_pipeline_cells(factory: Workshop, parts: list[int]) -> None:
+def _save_pipeline_cells(factory: Workshop, *parts: int) -> None:
     """Save the ``%%pipeline`` cells of ``parts``' notebooks, worked solutions included.
 
     The committed notebooks are the pipeline's source: a part recreated on the way runs the
@@ -197,7 +203,7 @@ def _save_pipeline_cells(factory: Workshop, parts: list[int]) -> None:
 
 PARTS = (
     Part(1, "01_generate_factory_data.ipynb", "Generate the factory's data", start_factory),
-    Part(2, "02_bronze_silver_gold.ipynb", "Bronze, silver and gold", first_update),
+    Part(2, "02_bronze_silver_gold.ipynb", "Bronze, silver and gold", _part_2),
     Part(3, "03_checkpoint_replay.ipynb", "Checkpoint replay", _part_3),
     Part(4, "04_schema_change_and_late_data.ipynb", "Schema change and late data", _part_4),
     Part(5, "05_alerts.ipynb", "Alerts", _part_5),
@@ -218,7 +224,7 @@ def require_parts_before(part: int, factory: Workshop, *, fresh: bool = False) -
         factory.reset()
         done = set()
     if factory.pipeline_cells.is_empty():  # parts that ran before their cells were saved, if any
-        _save_pipeline_cells(factory, sorted(number for number in done if number < part))
+        _save_pipeline_cells(factory, *sorted(number for number in done if number < part))
     for earlier in PARTS:
         if earlier.number >= part or earlier.number in done:
             continue
@@ -226,7 +232,6 @@ def require_parts_before(part: int, factory: Workshop, *, fresh: bool = False) -
               f"quietly; {earlier.notebook} shows it step by step.")  # fmt: skip
         factory.quiet = True
         try:
-            _save_pipeline_cells(factory, [earlier.number])
             earlier.recreate(factory)
         finally:
             factory.quiet = False
