@@ -18,7 +18,9 @@ The ``alert_destination`` parameter says where notifications go:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+import yaml
 from pyspark.sql import functions as F
 
 from smart_factory.alerts import HISTORY_TABLE, evaluate_alerts, load_alerts
@@ -32,13 +34,16 @@ from smart_factory.alerts.destinations import (
 )
 from smart_factory.alerts.evaluation import AlertEvaluation, notification_outbox
 from smart_factory.alerts.messages import IDEMPOTENCY_HEADER
+from smart_factory.alerts.planning import alert_query_problems
 from smart_factory.alerts.query import run_alert_query
 from smart_factory.alerts.receiver import LocalReceiver
-from smart_factory.errors import AlertDestinationError
+from smart_factory.errors import AlertDefinitionError, AlertDestinationError
 from smart_factory.workshop.display import Table, TextBlock
 from smart_factory.workshop.session import Workshop, WorkshopError
 
 OVERHEATING_ALERT = "Overheating Equipment Alert"
+OVERHEATING_CELL = "overheating"  # the name notebook 05's %%alert cell saves it under
+ALERT_CELLS = Path("workshop") / "alerts"
 LOCAL_RECEIVER = "local"
 CONFIGURED_DESTINATIONS = "configured"
 
@@ -99,10 +104,48 @@ def overheating_alert() -> AlertDefinition:
     return alert
 
 
-def evaluate_overheating_alert(factory: Workshop, inbox: OperatorInbox) -> Table:
-    """Evaluate the overheating alert once, send what it decides, and show the outcome."""
-    (evaluation,) = evaluate_alerts(factory.spark, [overheating_alert()], destinations=inbox.destinations)
+def alert_cells(factory: Workshop) -> Path:
+    """Where ``%%alert`` cells are saved on this storage root."""
+    return factory.storage.root / ALERT_CELLS
+
+
+def save_alert_cell(factory: Workshop, name: str, text: str) -> AlertDefinition:
+    """Check an ``%%alert`` cell's YAML (fields, then its query planned on Spark) and save it as ``<name>.yml``."""
+    source = f"cell %%alert {name}"
+    try:
+        node = yaml.compose(text)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise AlertDefinitionError(f"{source}: not valid YAML: {error}") from None
+    alert = AlertDefinition.from_mapping(raw, source=source, node=node)
+    problems = alert_query_problems(factory.spark, [alert])
+    if problems:
+        raise AlertDefinitionError("\n".join(problems))
+    folder = alert_cells(factory)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.yml").write_text(text, encoding="utf-8")
+    return alert
+
+
+def saved_alert(factory: Workshop, name: str) -> AlertDefinition:
+    """The alert an ``%%alert <name>`` cell saved; the shipped overheating alert if that cell has not run."""
+    path = alert_cells(factory) / f"{name}.yml"
+    if path.is_file():
+        return AlertDefinition.load(path)
+    if name == OVERHEATING_CELL:
+        return overheating_alert()
+    raise WorkshopError(f"no alert saved as {name!r}: run its %%alert {name} cell first")
+
+
+def evaluate_alert(factory: Workshop, inbox: OperatorInbox, name: str = "overheating") -> Table:
+    """Evaluate a saved alert once, send what it decides to ``inbox``, and show the outcome."""
+    (evaluation,) = evaluate_alerts(factory.spark, [saved_alert(factory, name)], destinations=inbox.destinations)
     return evaluation_table(evaluation)
+
+
+def evaluate_overheating_alert(factory: Workshop, inbox: OperatorInbox) -> Table:
+    """Evaluate the overheating alert once (the notebook's cell, else the shipped file) and show the outcome."""
+    return evaluate_alert(factory, inbox, OVERHEATING_CELL)
 
 
 def evaluation_table(evaluation: AlertEvaluation) -> Table:
@@ -116,9 +159,9 @@ def evaluation_table(evaluation: AlertEvaluation) -> Table:
     )
 
 
-def alert_query_result(factory: Workshop) -> Table:
-    """What the alert's own query returns now: the hot device-hours of the last 3 hours of data."""
-    outcome = run_alert_query(factory.spark, overheating_alert())
+def alert_query_result(factory: Workshop, name: str = "overheating") -> Table:
+    """What a saved alert's own query returns now (the overheating alert: hot device-hours of the last 3 hours)."""
+    outcome = run_alert_query(factory.spark, saved_alert(factory, name))
     if outcome.error:
         raise WorkshopError(f"the alert's query failed: {outcome.error}")
     return Table(outcome.columns, outcome.rows, caption=f"{outcome.row_count} row(s)")

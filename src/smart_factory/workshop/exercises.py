@@ -20,8 +20,10 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from smart_factory.alerts.query import run_alert_query
 from smart_factory.errors import SmartFactoryError
 from smart_factory.lakehouse import DEVICE_REGISTRY_LANDING, SCHEMA
+from smart_factory.workshop.alerting import saved_alert
 from smart_factory.workshop.session import Workshop
 
 
@@ -213,4 +215,43 @@ def _humidity_in_silver(factory: Workshop, namespace: dict[str, Any]) -> CheckRe
     )
     older_with_humidity = silver.where("humidity_percent IS NOT NULL").join(firmware_files, "source_file", "left_anti")
     result.expect(older_with_humidity.count() == 0, "older readings, which had no humidity, read null")
+    return result
+
+
+# --- part 5 -----------------------------------------------------------------------------------
+
+VIBRATION_LIMIT_HZ = 80
+
+
+@exercise("vibration_alert")
+def _vibration_alert(factory: Workshop, namespace: dict[str, Any]) -> CheckResult:
+    result = CheckResult(
+        "an alert on machines vibrating over 80 Hz in the last hour of readings",
+        hint="query smart_factory.silver_readings for each device's max(vibration_hz) AS max_vibration_hz where "
+        "event_time >= (SELECT max(event_time) FROM smart_factory.silver_readings) - INTERVAL 1 HOUR, keep those "
+        "over 80 (HAVING), and check max_vibration_hz with op '>' and threshold 80.",
+    )
+    try:
+        alert = saved_alert(factory, "vibration")
+    except SmartFactoryError:
+        result.expect(False, "the %%alert vibration cell has run")
+        return result
+    result.expect(alert.condition.column == "max_vibration_hz" and alert.condition.operator == ">"
+                  and alert.condition.threshold == VIBRATION_LIMIT_HZ,
+                  "its condition is max_vibration_hz > 80")  # fmt: skip
+    outcome = run_alert_query(factory.spark, alert, shown_rows=10_000)
+    if not result.expect(outcome.error is None and "device_id" in outcome.columns,
+                         f"its query runs and returns device_id ({outcome.error or 'ok'})"):  # fmt: skip
+        return result
+    silver = factory.spark.table(f"{SCHEMA}.silver_readings")
+    newest = silver.agg(F.max("event_time")).first()[0]
+    expected = {
+        row.device_id for row in silver.where(F.col("event_time") >= F.lit(newest) - F.expr("INTERVAL 1 HOUR"))
+        .groupBy("device_id").agg(F.max("vibration_hz").alias("top"))
+        .where(F.col("top") > VIBRATION_LIMIT_HZ).collect()
+    }  # fmt: skip
+    found = {row[outcome.columns.index("device_id")] for row in outcome.rows}
+    result.expect(found == expected, f"it returns the {len(expected)} device(s) over 80 Hz in the last hour "
+                  f"(got {len(found)}{', some others' if found - expected else ''})")  # fmt: skip
+    result.expect(outcome.state == "TRIGGERED", f"evaluated now, it is TRIGGERED (got {outcome.state})")
     return result

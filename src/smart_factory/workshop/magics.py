@@ -1,5 +1,6 @@
-"""The workshop's cell magics: ``%%pipeline`` (a pipeline source cell), ``%%sql`` and ``%%solution``.
+"""The workshop's cell magics: ``%%pipeline`` (a pipeline source cell), ``%%sql``, ``%%alert``, ``%%solution``.
 
+``%%alert <name>`` defines an alert from YAML in the shape of the files in ``alerts/``.
 ``workshop.setup(globals())`` registers them in the notebook's IPython, bound to the workshop:
 
     %%sql
@@ -16,8 +17,9 @@ import shlex
 from typing import TYPE_CHECKING, Any
 
 from smart_factory.errors import SmartFactoryError
+from smart_factory.workshop.alerting import save_alert_cell
 from smart_factory.workshop.display import Table, TextBlock
-from smart_factory.workshop.pipeline_cells import PipelineCell
+from smart_factory.workshop.pipeline_cells import PipelineCell, cell_name
 
 if TYPE_CHECKING:
     from smart_factory.workshop.session import Workshop
@@ -43,6 +45,7 @@ def register_magics(factory: Workshop) -> None:
     shell.register_magic_function(magics.pipeline, magic_kind="cell", magic_name="pipeline")
     shell.register_magic_function(magics.sql, magic_kind="cell", magic_name="sql")
     shell.register_magic_function(magics.solution, magic_kind="cell", magic_name="solution")
+    shell.register_magic_function(magics.alert, magic_kind="cell", magic_name="alert")
 
 
 class WorkshopMagics:
@@ -76,6 +79,18 @@ class WorkshopMagics:
         shown = [[_shortened(value) for value in row] for row in rows[:SQL_ROWS_SHOWN]]
         caption = f"first {SQL_ROWS_SHOWN} rows" if len(rows) > SQL_ROWS_SHOWN else None
         return Table(frame.columns, shown, caption)
+
+    def alert(self, line: str, cell: str) -> TextBlock:
+        """Define an alert from the cell's YAML (the shape of the files in ``alerts/``), plan its query, save it."""
+        name, solution = cell_name("%%alert", line, example="overheating")
+        if solution and not self.factory.parameters.solutions:
+            return TextBlock(SOLUTION_NOT_RUN)
+        alert = save_alert_cell(self.factory, name, cell)
+        condition = alert.condition
+        return TextBlock(
+            f"Saved alert '{alert.name}': its query plans against the tables; it triggers when "
+            f"{condition.value_label} {condition.operator} {condition.threshold}."
+        )
 
     def solution(self, line: str, cell: str) -> TextBlock | None:
         """Run the cell's Python only when worked solutions are on."""

@@ -41,6 +41,18 @@ CELL_MAGIC = "%%pipeline"
 _CELL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
+def cell_name(magic: str, line: str, example: str) -> tuple[str, bool]:
+    """A cell magic's one name, and whether ``--solution`` marks the cell as a worked solution."""
+    words = shlex.split(line)
+    names = [word for word in words if word != "--solution"]
+    if len(names) != 1 or not _CELL_NAME.match(names[0]):
+        raise PipelineDefinitionError(
+            f"{magic} needs one name for the cell, e.g. `{magic} {example}` (optionally followed by "
+            f"--solution); got `{magic} {line.strip()}`"
+        )
+    return names[0], "--solution" in words
+
+
 @dataclass(frozen=True)
 class PipelineCell:
     """One ``%%pipeline`` cell: its name, its code, and whether it is an exercise's worked solution."""
@@ -52,15 +64,8 @@ class PipelineCell:
     @classmethod
     def parse(cls, line: str, code: str) -> PipelineCell:
         """From the magic's argument line (``silver_readings`` or ``silver_readings --solution``)."""
-        words = shlex.split(line)
-        solution = "--solution" in words
-        names = [word for word in words if word != "--solution"]
-        if len(names) != 1 or not _CELL_NAME.match(names[0]) or any(w.startswith("--") for w in names):
-            raise PipelineDefinitionError(
-                f"{CELL_MAGIC} needs one name for the cell, e.g. `{CELL_MAGIC} silver_readings`"
-                f" (optionally followed by --solution); got `{CELL_MAGIC} {line.strip()}`"
-            )
-        return cls(names[0], code, solution)
+        name, solution = cell_name(CELL_MAGIC, line, example="silver_readings")
+        return cls(name, code, solution)
 
     @property
     def file_text(self) -> str:

@@ -233,7 +233,7 @@ def setup(namespace: Mapping[str, Any] | WorkshopParameters | None = None, **ove
     """Start (or reuse) Spark on the storage root and return the workshop handle.
 
     ``namespace`` is usually ``globals()``: the parameters cell's names (``num_devices``,
-    ``seed``…) are picked from it; anything else there is ignored. Prints one line, without
+    ``seed``…) are picked from it, and ``spark`` is defined in it, as in a Databricks notebook. Prints one line, without
     paths or times, so the cell's output is the same on every run.
 
     >>> factory = setup({"num_devices": 50})   # doctest: +SKIP
@@ -251,6 +251,8 @@ def setup(namespace: Mapping[str, Any] | WorkshopParameters | None = None, **ove
         f"storage root {_describe_storage_root(parameters)}."
     )
     factory = Workshop(parameters, spark, storage)
+    if isinstance(namespace, dict):
+        namespace["spark"] = spark  # predefined, as in a Databricks notebook
     from smart_factory.workshop.magics import register_magics  # display imports the session module
 
     register_magics(factory)
