@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -105,6 +106,28 @@ def test_alert_panels_with_the_preferred_column_names_and_notification_counts(tm
     reader = reader_on(tmp_path)
     assert alerts.alert_states(reader)[["alert", "state"]].values.tolist() == [["hot", "TRIGGERED"], ["cold", "OK"]]
     assert alerts.recent_notifications(reader)["sent"].tolist() == ["2 sent"]
+
+
+def test_notifications_recorded_as_records_read_as_words(tmp_path: Path) -> None:
+    # alert_history's own shape: each notification a record of kind, destination and status.
+    sent = {"idempotency_key": "k1", "kind": "TRIGGERED", "destination": "webhook", "status": "DELIVERED"}
+    write_table(tmp_path, "alert_history", [
+        {"alert_name": "hot", "evaluated_at": utc("2026-01-05 09:00"), "state": "TRIGGERED", "value": 44.0,
+         "notifications": [sent]},
+    ])  # fmt: skip
+    assert alerts.recent_notifications(reader_on(tmp_path))["sent"].tolist() == ["TRIGGERED to webhook (delivered)"]
+
+
+def test_freshness_names_the_clock_when_the_data_is_dated_in_the_past(tmp_path: Path) -> None:
+    now = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
+    write_table(tmp_path, "silver_readings", [
+        _reading("DEV-1", "2026-01-05 10:00:00", 30.0, ingested_at=now.to_pydatetime().replace(tzinfo=None)),
+    ])  # fmt: skip
+    frame = operations.freshness(reader_on(tmp_path))
+    assert frame["what"].iloc[1] == "Last ingestion into silver" and frame["age_seconds"].iloc[1] < 3600
+    days = (now - pd.Timestamp("2026-01-05 10:00:00")) / pd.Timedelta(days=1)
+    said = re.search(r"the data's clock is ([\d,]+) days behind the wall clock", frame["what"].iloc[0])
+    assert said and abs(int(said.group(1).replace(",", "")) - days) <= 1, frame["what"].iloc[0]
 
 
 def test_quarantine_reasons_count_each_broken_rule(tmp_path: Path) -> None:

@@ -13,12 +13,13 @@ then calls a story step (``workshop.land_more_readings(factory)``) and shows an 
 from smart_factory.workshop.alerting import (
     alert_history,
     alert_query_result,
+    evaluate_alert,
     evaluate_overheating_alert,
     operator_inbox,
     outbox,
     overheating_alert,
 )
-from smart_factory.workshop.dashboard_views import panel_numbers, show_dashboard
+from smart_factory.workshop.dashboard_views import panel_numbers, panel_query, show_dashboard
 from smart_factory.workshop.display import BarChart, GraphView, Table, TextBlock, file_head, source_code
 from smart_factory.workshop.exercises import CheckResult, ExerciseNotSolved, check
 from smart_factory.workshop.parameters import DEFAULTS, WorkshopParameterError, WorkshopParameters
@@ -38,6 +39,7 @@ from smart_factory.workshop.story import (
 )
 from smart_factory.workshop.summary import collect_summary, expectation_totals, reconciliation
 from smart_factory.workshop.views import (
+    bar_chart,
     columns_of,
     compare_counts,
     compare_hours,
@@ -77,12 +79,14 @@ __all__ = [
     "WorkshopParameters",
     "alert_history",
     "alert_query_result",
+    "bar_chart",
     "check",
     "collect_summary",
     "columns_of",
     "compare_counts",
     "compare_hours",
     "counts",
+    "evaluate_alert",
     "evaluate_overheating_alert",
     "expectation_metrics",
     "expectation_totals",
@@ -103,6 +107,7 @@ __all__ = [
     "outbox",
     "overheating_alert",
     "panel_numbers",
+    "panel_query",
     "pipeline_plan",
     "quarantine_by_rule",
     "read_in_rescue_mode",

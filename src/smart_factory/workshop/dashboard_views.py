@@ -16,13 +16,22 @@ import pandas as pd
 from smart_factory.dashboards import notebook as dashboard_notebook
 from smart_factory.dashboards.render import shared_reader
 from smart_factory.dashboards.spec import get_dashboard
-from smart_factory.workshop.display import Table
-from smart_factory.workshop.session import Workshop
+from smart_factory.workshop.display import Table, TextBlock
+from smart_factory.workshop.session import Workshop, WorkshopError
 
 
 def show_dashboard(factory: Workshop, name: str) -> None:
     """Display dashboard ``name`` ("operations" or "pipeline-health") from this storage root."""
     dashboard_notebook.show_dashboard(name, storage_root=str(factory.storage.root))
+
+
+def panel_query(dashboard: str, panel: str) -> TextBlock:
+    """The SQL a panel is drawn from (DuckDB's dialect, over the Delta tables), for reading and copying."""
+    load = get_dashboard(dashboard).panel(panel).load
+    sql = getattr(load, "sql", None)
+    if sql is None:
+        raise WorkshopError(f"panel {panel!r} of {dashboard!r} is computed in Python, not by one SQL query")
+    return TextBlock(sql.strip(), "sql")
 
 
 def panel_numbers(

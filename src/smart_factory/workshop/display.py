@@ -172,14 +172,19 @@ def source_code(path: str | Path, language: str = "python") -> TextBlock:
     return TextBlock(Path(path).read_text(encoding="utf-8").rstrip("\n"), language)
 
 
+def _bar_label(label: float | str) -> str:
+    return label if isinstance(label, str) else f"{label:g}"
+
+
 @dataclass(frozen=True)
 class BarChart:
     """A bar chart as inline SVG (no plotting library needed), with an optional marked threshold.
 
-    ``bars`` are ``(label, value)``; bars whose label is at or over ``threshold`` are drawn red.
+    ``bars`` are ``(label, value)``, labels numbers (a histogram's bands) or text (categories);
+    bars whose numeric label is at or over ``threshold`` are drawn red.
     """
 
-    bars: Sequence[tuple[float, int]]
+    bars: Sequence[tuple[float | str, int]]
     title: str
     x_label: str
     threshold: float | None = None
@@ -199,7 +204,7 @@ class BarChart:
         ]
         for index, (label, value) in enumerate(self.bars):
             bar_height = plot_height * value / highest
-            hot = self.threshold is not None and label >= self.threshold
+            hot = self.threshold is not None and not isinstance(label, str) and label >= self.threshold
             x = left + index * step
             parts.append(
                 f'<rect x="{x:.1f}" y="{top + plot_height - bar_height:.1f}" width="{max(step - 1, 1):.1f}" '
@@ -207,7 +212,8 @@ class BarChart:
                 f"<title>{format_value(label)}: {value:,}</title></rect>"
             )
             if index % max(1, len(self.bars) // 10) == 0:
-                parts.append(f'<text x="{x:.1f}" y="{top + plot_height + 14}" fill="#33415c">{label:g}</text>')
+                parts.append(f'<text x="{x:.1f}" y="{top + plot_height + 14}" fill="#33415c">'
+                             f"{escape(_bar_label(label))}</text>")
         parts.append(
             f'<text x="{left + plot_width / 2:.0f}" y="{self.height - 4}" text-anchor="middle" '
             f'fill="#33415c">{escape(self.x_label)}</text></svg>'
@@ -218,5 +224,6 @@ class BarChart:
         highest = max((value for _, value in self.bars), default=0) or 1
         lines = [self.title]
         for label, value in self.bars:
-            lines.append(f"{label:>7g} {'#' * max(1 if value else 0, round(40 * value / highest))} {value:,}")
+            bar = "#" * max(1 if value else 0, round(40 * value / highest))
+            lines.append(f"{_bar_label(label):>7} {bar} {value:,}")
         return "\n".join(lines)

@@ -255,3 +255,30 @@ def _vibration_alert(factory: Workshop, namespace: dict[str, Any]) -> CheckResul
                   f"(got {len(found)}{', some others' if found - expected else ''})")  # fmt: skip
     result.expect(outcome.state == "TRIGGERED", f"evaluated now, it is TRIGGERED (got {outcome.state})")
     return result
+
+
+# --- part 6 -----------------------------------------------------------------------------------
+
+
+@exercise("vibration_panel")
+def _vibration_panel(factory: Workshop, namespace: dict[str, Any]) -> CheckResult:
+    result = CheckResult(
+        "a panel of vibration anomalies per plant",
+        hint="start the cell with %%sql vibration_by_plant; count silver_readings rows with vibration_hz > 80, "
+        "grouped by plant, as readings_over_80hz.",
+    )
+    answer = namespace.get("vibration_by_plant")
+    if not result.expect(isinstance(answer, DataFrame), "a DataFrame named vibration_by_plant exists"):
+        return result
+    if not result.expect({"plant", "readings_over_80hz"} <= set(answer.columns),
+                         "it has the columns plant and readings_over_80hz"):  # fmt: skip
+        return result
+    got = {row.plant: row.readings_over_80hz for row in answer.collect()}
+    silver = factory.spark.table(f"{SCHEMA}.silver_readings")
+    expected = {
+        row.plant: row["count"]
+        for row in silver.where(F.col("vibration_hz") > VIBRATION_LIMIT_HZ).groupBy("plant").count().collect()
+    }
+    result.expect(got == expected, f"its counts match silver's readings over 80 Hz in each of the "
+                  f"{len(expected)} plants (total {sum(expected.values()):,})")  # fmt: skip
+    return result

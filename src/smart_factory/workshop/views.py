@@ -20,7 +20,7 @@ from smart_factory.runtime.planner import PipelineGraph
 from smart_factory.simulator import LandingManifest
 from smart_factory.simulator.clock import format_timestamp
 from smart_factory.workshop.display import BarChart, Table, TextBlock
-from smart_factory.workshop.session import Workshop
+from smart_factory.workshop.session import Workshop, WorkshopError
 
 OVERHEATING_CELSIUS = 40.0
 PIPELINE_TABLES = ("bronze_readings", "silver_readings", "quarantine_readings", "device_registry",
@@ -313,3 +313,12 @@ def _without_machine_details(error: str | None) -> str:
     # The offending row's ingestion time and file path say nothing about why it broke the rule.
     text = re.sub(r'"ingested_at":"[^"]*",?', "", error or "")
     return re.sub(r'"source_file":"[^"]*/([^"/]+)"', r'"source_file":"\1"', text)
+
+
+def bar_chart(frame: DataFrame, x: str, y: str, title: str) -> BarChart:
+    """A bar per row of ``frame`` (a query's result): ``x`` labels the bars, ``y`` sizes them, in the query's order."""
+    missing = [name for name in (x, y) if name not in frame.columns]
+    if missing:
+        raise WorkshopError(f"bar_chart: the query has no column {', '.join(missing)}; it returns "
+                            f"{', '.join(frame.columns)}")  # fmt: skip
+    return BarChart([(str(row[x]), int(row[y] or 0)) for row in frame.collect()], title, x)

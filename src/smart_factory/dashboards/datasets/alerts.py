@@ -7,7 +7,7 @@ optional. A missing table or column is an empty state with a message, never an e
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -101,5 +101,15 @@ def _describe_sent(value: object) -> str:
     if isinstance(value, int | float | np.integer | np.floating):
         return f"{int(value)} sent" if value > 0 else ""
     if isinstance(value, Sequence | np.ndarray) and not isinstance(value, str):
-        return ", ".join(str(item) for item in value)
+        return ", ".join(_describe_notification(item) for item in value)
     return str(value)
+
+
+def _describe_notification(item: object) -> str:
+    # alert_history's notifications are records (kind, destination, status, …): a person reads
+    # "TRIGGERED to webhook: DELIVERED", not the record itself.
+    if isinstance(item, Mapping):
+        kind, destination, status = (item.get(key) for key in ("kind", "destination", "status"))
+        return " ".join(part for part in (str(kind or "notification"), f"to {destination}" if destination else "",
+                                          f"({str(status).lower()})" if status else "") if part)  # fmt: skip
+    return str(item)

@@ -111,4 +111,20 @@ def freshness(reader: LakehouseReader) -> pd.DataFrame:
     frame = frame.dropna(subset=["at"]).reset_index(drop=True)
     now = pd.Timestamp.now(tz="UTC").tz_localize(None)
     frame["age_seconds"] = (now - frame["at"]).dt.total_seconds()
+    return _say_which_clock(frame)
+
+
+def _say_which_clock(frame: pd.DataFrame) -> pd.DataFrame:
+    """Name the clock when the readings' own clock is far behind the wall clock (a simulator's past dates).
+
+    Ages are wall-clock ages; a reading ingested minutes ago but dated months back is not
+    months late in arriving, so the panel says whose clock its date comes from.
+    """
+    if len(frame) < 2:
+        return frame
+    reading_age, ingestion_age = frame["age_seconds"].iloc[0], frame["age_seconds"].iloc[1]
+    behind_days = (reading_age - ingestion_age) / 86_400
+    if behind_days >= 1:
+        frame.loc[0, "what"] = (f"Newest reading (event time; the data's clock is {behind_days:,.0f} days "
+                                "behind the wall clock)")  # fmt: skip
     return frame
