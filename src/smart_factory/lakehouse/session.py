@@ -41,8 +41,17 @@ _STORAGE_ROOT_CONF = "spark.smart_factory.storageRoot"
 
 ROCKSDB_STATE_STORE = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
 
+# PySpark 4.2.0's columnar-input runner for Arrow-optimised Python UDFs (used when a UDF reads
+# straight from a vectorised Parquet scan: every Delta table) writes the input schema where
+# the 4.2.0 Python worker expects the UDF count (SPARK-58241, fixed after 4.2.0). The worker
+# then waits for bytes that never come and the JVM task for the worker: any `@udf` over a
+# Delta table hangs forever. The row-based runner, one ColumnarToRow away, speaks the
+# worker's protocol. Set on every session (sessions built elsewhere too): a runtime SQL setting.
+PYTHON_UDF_SETTINGS: dict[str, str] = {"spark.sql.execution.arrow.pythonUDF.columnarInput.enabled": "false"}
+
 # Defaults for a 2-core, few-GB laptop; any of them can be overridden through `conf`.
 LAPTOP_DEFAULTS: dict[str, str] = {
+    **PYTHON_UDF_SETTINGS,
     "spark.sql.shuffle.partitions": "4",
     "spark.default.parallelism": "4",
     # Stateful streams (silver's de-duplication) keep their state in RocksDB, off the JVM
@@ -185,6 +194,8 @@ def _quiet_python_side_loggers() -> None:
 
 def _attach(spark: SparkSession, storage: StoragePaths) -> None:
     _quiet_python_side_loggers()
+    for key, value in PYTHON_UDF_SETTINGS.items():
+        spark.conf.set(key, value)
     spark.conf.set(_STORAGE_ROOT_CONF, str(storage.root))
     install_volume_paths(storage)
     ensure_schema(spark, storage, SCHEMA)
