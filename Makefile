@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml $(JAVA_SOURCES)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip
 	@$(BIN)/python -m pip install --quiet -e ".[dev]"
-	@# The notebooks' kernel is this environment's Python, for Jupyter and papermill alike.
-	@$(BIN)/python -m ipykernel install --sys-prefix --name smart-factory --display-name "Smart Factory (.venv)" >/dev/null
+	@# The notebooks' kernel is this environment's Python, for Jupyter and papermill alike; JupyterLab
+	@# opens with nothing to dismiss (no build prompt from Dash's source extension, no news toast).
+	@$(BIN)/python -m smart_factory.workshop.lab_setup
 	@# Fetches the Delta jars once, compiles the JVM helpers (with a JDK) and archives the classes
 	@# Spark loads, so every later start is quicker.
 	@$(BIN)/smart-factory class-archive
@@ -30,8 +31,9 @@ $(STAMP): pyproject.toml $(JAVA_SOURCES)
 demo: $(STAMP)
 	@$(BIN)/smart-factory demo $(DEMO_ARGS)
 
+# Containers often run as root, which Jupyter refuses without --allow-root.
 lab: $(STAMP)
-	@$(BIN)/jupyter lab notebooks/
+	@$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 # Re-execute the notebooks in place (clean run, default parameters, temporary storage root),
 # so the committed outputs nbval compares against are current.

@@ -7,6 +7,7 @@ child process a test starts) can touch the user's own data/ folder.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,3 +55,15 @@ def spark(storage: StoragePaths) -> Iterator:
     session = get_spark(master="local[2]", storage_root=storage.root)
     yield session
     session.stop()
+
+
+@pytest.fixture
+def chromium() -> tuple[str, str]:
+    """Debian's chromium and its driver; skipped without them, except on CI (.ci/run installs them)."""
+    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (browser and driver):
+        missing = "no chromium/chromedriver on PATH (apt-get install chromium chromium-driver)"
+        if os.environ.get("CI"):  # a CI run without them must not pass quietly
+            pytest.fail(missing)
+        pytest.skip(missing)
+    return browser, driver

@@ -3,9 +3,7 @@ served page in headless Chromium (with screenshots in test-artifacts/dashboards/
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +21,6 @@ from smart_factory.lakehouse.paths import StoragePaths
 from smart_factory.simulator import DeviceRegistry, Scenario, SensorSimulator
 
 ARTIFACTS = REPO / "test-artifacts" / "dashboards"
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 
 @dataclass(frozen=True)
@@ -143,17 +140,6 @@ def served(factory: Factory) -> Iterator[str]:
     """``smart-factory dashboard serve`` in a child process on a free port; yields its base URL."""
     with dashboard_server(factory.storage.root, "--refresh-seconds", "1", "--schema", factory.target) as (url, _):
         yield url
-
-
-@pytest.fixture
-def chromium() -> tuple[str, str]:
-    """Debian's chromium and its driver; skipped without them, except on CI (.ci/run installs them)."""
-    if not (CHROMIUM and CHROMEDRIVER):
-        missing = "no chromium/chromedriver on PATH (apt-get install chromium chromium-driver)"
-        if os.environ.get("CI"):  # a CI run without them must not pass quietly
-            pytest.fail(missing)
-        pytest.skip(missing)
-    return CHROMIUM, CHROMEDRIVER
 
 
 @pytest.mark.slow

@@ -102,3 +102,32 @@ def test_progress_is_kept_beside_the_data(tmp_path: Path) -> None:
     (landing,) = reloaded.landings
     assert landing["what"] == "first readings" and landing["files"] == [manifest.files[0].name]
     assert landing["expected_rows"] == expected_rows(manifest)
+
+
+def test_the_solutions_parameter_is_a_flag_from_the_notebook_or_the_environment(monkeypatch) -> None:
+    monkeypatch.delenv("SMART_FACTORY_SOLUTIONS", raising=False)
+    assert WorkshopParameters().solutions is False
+    assert WorkshopParameters(solutions="true").solutions is True
+    monkeypatch.setenv("SMART_FACTORY_SOLUTIONS", "1")
+    assert WorkshopParameters().solutions is True and WorkshopParameters(solutions=False).solutions is False
+    with pytest.raises(WorkshopParameterError, match="solutions must be True or False"):
+        WorkshopParameters(solutions="maybe")
+
+
+def test_a_later_part_refuses_parameters_its_factory_was_not_made_with(tmp_path: Path) -> None:
+    from smart_factory.lakehouse import StoragePaths
+    from smart_factory.workshop.session import Workshop
+    from smart_factory.workshop.story import require_parts_before
+
+    storage = StoragePaths(tmp_path)
+    made = Workshop(WorkshopParameters(num_devices=40), None, storage)  # type: ignore[arg-type]  # no Spark needed
+    made.progress.note_factory_parameters(made.parameters)
+    for part in (1, 2, 3):
+        made.progress.mark_done(part)
+    with pytest.raises(WorkshopParameterError, match=r"num_devices is 300, but this storage root's factory was "
+                                                    r"made with 40 by part 1, and part 4 continues it"):  # fmt: skip
+        require_parts_before(4, Workshop(WorkshopParameters(), None, storage))  # type: ignore[arg-type]
+    # The same parameters continue the factory (nothing to recreate: parts 1-3 are done, cells are saved).
+    made.pipeline_cells.folder.mkdir(parents=True)
+    (made.pipeline_cells.folder / "bronze.py").write_text("# a saved cell\n")
+    require_parts_before(4, made)

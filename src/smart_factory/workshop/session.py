@@ -37,6 +37,8 @@ from smart_factory.workshop.reconcile import expected_rows
 PIPELINE_SETTINGS = (checkout_root() or Path.cwd().parent) / "pipelines" / "pipeline.yml"
 PROGRESS_FILE = Path("workshop") / "progress.json"
 PIPELINE_CELLS = Path("workshop") / "pipeline"
+# What shapes the factory's data: fixed by part 1 for every later part on the same storage root.
+FACTORY_PARAMETERS = ("num_devices", "num_files", "readings_per_file", "seed", "start", "minutes_per_file")
 DASHBOARDS_FILE = "smart_factory_dashboards.html"
 
 
@@ -197,6 +199,16 @@ class WorkshopProgress:
     @property
     def updates(self) -> list[dict[str, Any]]:
         return self.load()["updates"]
+
+    @property
+    def factory_parameters(self) -> dict[str, Any]:
+        """The parameters part 1 made this factory with (empty before part 1 ran)."""
+        return self.load().get("factory_parameters", {})
+
+    def note_factory_parameters(self, parameters: WorkshopParameters) -> None:
+        state = self.load()
+        state["factory_parameters"] = {name: getattr(parameters, name) for name in FACTORY_PARAMETERS}
+        self._save(state)
 
     def mark_done(self, part: int) -> None:
         state = self.load()

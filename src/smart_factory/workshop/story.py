@@ -29,6 +29,7 @@ from smart_factory.simulator import DeviceRegistry, LandingManifest, Scenario
 from smart_factory.simulator.landing import land_file
 from smart_factory.workshop.alerting import evaluate_overheating_alert, quiet_inbox
 from smart_factory.workshop.display import TextBlock
+from smart_factory.workshop.parameters import WorkshopParameterError
 from smart_factory.workshop.pipeline_cells import seed_from_notebooks
 from smart_factory.workshop.session import Workshop
 
@@ -66,6 +67,7 @@ def machine_on_order(registry: DeviceRegistry) -> dict[str, object]:
 def start_factory(factory: Workshop) -> tuple[DeviceRegistry, LandingManifest]:
     """Part 1: an empty lakehouse, the device registry (with one hand-kept row), and the first readings files."""
     factory.reset()
+    factory.progress.note_factory_parameters(factory.parameters)
     registry = factory.registry
     land_file(factory.storage.device_registry_landing, HAND_KEPT_REGISTRY_FILE,
               (json.dumps(machine_on_order(registry)) + "\n").encode())  # fmt: skip
@@ -211,6 +213,21 @@ PARTS = (
 )
 
 
+def _check_same_factory(factory: Workshop, part: int, done: set[int]) -> None:
+    """Refuse parameters that would be silently ignored: the factory of this storage root is already made."""
+    made_with = factory.progress.factory_parameters
+    if not done or not made_with:
+        return
+    for name, value in made_with.items():
+        given = getattr(factory.parameters, name)
+        if given != value:
+            raise WorkshopParameterError(
+                f"parameter {name} is {given!r}, but this storage root's factory was made with {value!r} by part 1, "
+                f"and part {part} continues it. Run 01_generate_factory_data with the new value to start a new "
+                "factory, or give this notebook another storage_root."
+            )
+
+
 def require_parts_before(part: int, factory: Workshop, *, fresh: bool = False) -> None:
     """Re-create any earlier part missing from this storage root.
 
@@ -223,6 +240,7 @@ def require_parts_before(part: int, factory: Workshop, *, fresh: bool = False) -
         print(f"Part {part} has already run on this storage root, so the factory starts afresh for it.")
         factory.reset()
         done = set()
+    _check_same_factory(factory, part, done)
     if factory.pipeline_cells.is_empty():  # parts that ran before their cells were saved, if any
         _save_pipeline_cells(factory, *sorted(number for number in done if number < part))
     for earlier in PARTS:
