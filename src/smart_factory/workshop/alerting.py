@@ -153,7 +153,7 @@ def evaluation_table(evaluation: AlertEvaluation) -> Table:
     sent = sum(delivery.delivered for delivery in evaluation.deliveries)
     row = [evaluation.alert.name, evaluation.state, outcome.value, outcome.row_count, evaluation.status.episode, sent]
     return Table(
-        ["alert", "state", "hottest °C", "device-hours over 40 °C", "episode", "notifications sent"],
+        ["alert", "state", evaluation.alert.condition.value_label, "rows", "episode", "notifications sent"],
         [row],
         caption=f"error: {outcome.error}" if outcome.error else None,
     )
