@@ -26,6 +26,7 @@ from smart_factory.workshop.parameters import DEFAULTS, WorkshopParameterError, 
 from smart_factory.workshop.reconcile import expected_rows
 from smart_factory.workshop.session import PIPELINE_SETTINGS, Workshop, WorkshopError, setup
 from smart_factory.workshop.story import (
+    EVERYDAY_FAULTS,
     PARTS,
     export_dashboards,
     land_late_readings,
@@ -54,7 +55,6 @@ from smart_factory.workshop.views import (
     pipeline_plan,
     quarantine_by_rule,
     readings_per_hour,
-    readings_per_plant,
     registry_overview,
     rescued_fields,
     rows_written_per_update,
@@ -65,6 +65,7 @@ from smart_factory.workshop.views import (
 
 __all__ = [
     "DEFAULTS",
+    "EVERYDAY_FAULTS",
     "PARTS",
     "PIPELINE_SETTINGS",
     "BarChart",
@@ -112,7 +113,6 @@ __all__ = [
     "quarantine_by_rule",
     "read_in_rescue_mode",
     "readings_per_hour",
-    "readings_per_plant",
     "reconciliation",
     "registry_overview",
     "require_parts_before",

@@ -76,22 +76,6 @@ def _landed_json(factory: Workshop) -> DataFrame:
     )
 
 
-def readings_per_plant(factory: Workshop) -> Table:
-    """The raw JSON read by Spark: records per plant, temperatures, and what looks wrong."""
-    per_plant = (
-        _landed_json(factory)
-        .groupBy(F.coalesce("plant", F.lit("(unreadable line)")).alias("plant"))
-        .agg(
-            F.count("*").alias("records"),
-            F.round(F.avg("temperature"), 2).alias("avg_temp_c"),
-            F.round(F.max("temperature"), 2).alias("max_temp_c"),
-            F.sum((F.col("temperature") > OVERHEATING_CELSIUS).cast("int")).alias("over_40c"),
-            F.sum(F.col("device_id").isNull().cast("int")).alias("no_device_id"),
-        )
-    )
-    return Table.from_dataframe(per_plant, ["plant"], limit=None)
-
-
 def temperature_histogram(factory: Workshop) -> BarChart:
     """How many readings fell in each 1 °C band; bands at or over 40 °C in red."""
     bands = (
