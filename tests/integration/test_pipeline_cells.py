@@ -108,6 +108,16 @@ def test_sql_cells_show_rows_and_keep_the_result(spark: SparkSession, storage: S
     assert shell.user_ns["answer"].count() == 25
 
 
+def test_sql_cells_read_files_by_volume_path(spark: SparkSession, storage: StoragePaths,
+                                             shell: InteractiveShell) -> None:  # fmt: skip
+    folder = storage.root / "volumes" / "main" / "cells_test" / "landing" / f"files_{uuid.uuid4().hex[:6]}"
+    folder.mkdir(parents=True)
+    (folder / "a.json").write_text('{"device_id": "DEV-1"}\n{"device_id": "DEV-2"}\n')
+    volume_path = "/Volumes/main/cells_test/landing/" + folder.name
+    shown = _magics(spark, storage, shell, solutions=False).sql("", f"SELECT count(*) AS n FROM json.`{volume_path}`")
+    assert shown.rows == [[2]]
+
+
 def test_solutions_run_only_when_the_parameter_says_so(spark: SparkSession, storage: StoragePaths,
                                                        shell: InteractiveShell, tmp_path: Path) -> None:  # fmt: skip
     off = _magics(spark, storage, shell, solutions=False)

@@ -13,10 +13,12 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from typing import TYPE_CHECKING, Any
 
 from smart_factory.errors import SmartFactoryError
+from smart_factory.lakehouse.volumes import resolve_path
 from smart_factory.workshop.alerting import save_alert_cell
 from smart_factory.workshop.display import Table, TextBlock
 from smart_factory.workshop.pipeline_cells import PipelineCell, cell_name
@@ -70,7 +72,7 @@ class WorkshopMagics:
         words = shlex.split(line)
         if len(words) > 1 or (words and not words[0].isidentifier()):
             raise SmartFactoryError(f"%%sql takes at most one name to keep the result under, got `{line}`")
-        frame = self.factory.spark.sql(cell)
+        frame = self.factory.spark.sql(_with_volume_paths(cell))
         if words:
             self.namespace[words[0]] = frame
         if not frame.columns:
@@ -100,6 +102,15 @@ class WorkshopMagics:
         result = shell.run_cell(cell, store_history=False)
         result.raise_error()
         return None
+
+
+_QUOTED_VOLUME_PATH = re.compile(r"`(/Volumes/[^`]+)`")
+
+
+def _with_volume_paths(sql: str) -> str:
+    # Spark SQL reads files by path (json.`/Volumes/...`) without PySpark's readers, which is where
+    # volume paths are mapped to the storage root: map the quoted ones here.
+    return _QUOTED_VOLUME_PATH.sub(lambda match: f"`{resolve_path(match.group(1))}`", sql)
 
 
 def _shortened(value: Any) -> Any:
