@@ -34,6 +34,7 @@ from pyspark.sql import functions as F
 
 from smart_factory.lakehouse.local_rows import local_rows
 from smart_factory.runtime.delta_txn import commits_since_checkpoint
+from smart_factory.runtime.failure_causes import FailureCause
 
 EVENT_LOG_TABLE = "event_log"
 _ROW_SCHEMA = (
@@ -73,7 +74,7 @@ class EventLog:
         level: str = "INFO",
         flow_name: str | None = None,
         dataset_name: str | None = None,
-        error: BaseException | str | None = None,
+        error: BaseException | str | FailureCause | None = None,
         flush: bool = False,
     ) -> None:
         with self._lock:
@@ -89,7 +90,7 @@ class EventLog:
                     message,
                     level,
                     "STABLE",
-                    json.dumps({"exceptions": [{"message": str(error)}], "fatal": True}) if error else None,
+                    _error_json(error) if error else None,
                     json.dumps({event_type: details}, default=str),
                     event_type,
                 )
@@ -155,3 +156,9 @@ class EventLog:
             .where(F.expr("details:update_progress.state::string").isin(*FINAL_UPDATE_STATES))
         )
         return {row.update_id for row in final.select("origin.update_id").distinct().collect()}
+
+
+def _error_json(error: BaseException | str | FailureCause) -> str:
+    """Databricks' ``error`` column: the exceptions (class, Spark error class, message) and whether fatal."""
+    entry = error.as_event_error() if isinstance(error, FailureCause) else {"message": str(error)}
+    return json.dumps({"exceptions": [entry], "fatal": True})

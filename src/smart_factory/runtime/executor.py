@@ -28,7 +28,13 @@ from smart_factory.lakehouse.paths import StoragePaths
 from smart_factory.runtime.cloud_files.source import managed_schema_location
 from smart_factory.runtime.delta_txn import log_start_version, table_properties
 from smart_factory.runtime.event_log import EventLog
-from smart_factory.runtime.expectations import ExpectationCheck, QualityMetrics, expectation_failure_from
+from smart_factory.runtime.expectations import (
+    ExpectationCheck,
+    QualityMetrics,
+    expectation_at_fault,
+    expectation_failure_from,
+)
+from smart_factory.runtime.failure_causes import FailureCause, failure_cause
 from smart_factory.runtime.incremental import (
     CHANGE_FEED_PROPERTY,
     COMPLETE_RECOMPUTE,
@@ -38,11 +44,10 @@ from smart_factory.runtime.incremental import (
     refresh_groups,
     remember_refresh,
 )
-from smart_factory.runtime.ingestion import append_idempotently, ingest_available
+from smart_factory.runtime.ingestion import IngestionResult, append_idempotently, ingest_available
 from smart_factory.runtime.planner import PipelineGraph, PlannedDataset, PlannedFlow
 from smart_factory.runtime.reading import dataset_name, reading_with
 from smart_factory.runtime.small_tables import read_table, replace_rows
-from smart_factory.runtime.spark_errors import error_summary
 from smart_factory.testing.fault_points import fault_point, fault_window
 
 REFRESH_STATE_FILE = "refresh_state.json"
@@ -64,6 +69,7 @@ class FlowRun:
     metrics: QualityMetrics | None = None
     error: str | None = None
     seconds: float = 0.0
+    cause: FailureCause | None = None  # what made it fail, for the event log's error field
 
 
 @dataclass
@@ -248,13 +254,24 @@ class UpdateExecutor:
                     run.metrics = self._refresh_materialized_view(dataset, flow)
             self._apply_table_properties(dataset)
         except Exception as error:  # a flow's failure is recorded, never crashes the update
-            failure = expectation_failure_from(error) or (error if isinstance(error, SmartFactoryError) else None)
-            run.error = str(failure) if failure else error_summary(error)
+            run.cause = self._cause_of(error, dataset)
+            run.error = run.cause.summary
             run.seconds = time.perf_counter() - started
-            self._set_state(run, "FAILED", level="ERROR", error=run.error)
+            self._set_state(run, "FAILED", level="ERROR", error=run.cause)
             return
         run.seconds = time.perf_counter() - started
         self._set_state(run, "COMPLETED")
+
+    def _cause_of(self, error: BaseException, dataset: PlannedDataset) -> FailureCause:
+        """What made a flow fail: a broken ``fail`` rule, our own error, or the layer of Spark's error that says."""
+        failure = expectation_failure_from(error) or (error if isinstance(error, SmartFactoryError) else None)
+        if failure is not None:
+            return FailureCause(type(failure).__name__, None, str(failure))
+        return expectation_at_fault(failure_cause(error, self._user_files()), dataset.expectations)
+
+    def _user_files(self) -> list[str]:
+        """The pipeline's own source files, where a failing UDF or table function is looked for."""
+        return sorted({flow.definition.location.file for d in self.graph.datasets.values() for flow in d.flows})
 
     @contextmanager
     def _flow_context(self, flow: PlannedFlow) -> Iterator[None]:
@@ -292,17 +309,35 @@ class UpdateExecutor:
             dataset=dataset.name,
         )
 
+        batch_failures: list[BaseException] = []
+
         def write_batch(batch: DataFrame, batch_id: int, app_id: str) -> None:
             nonlocal totals
             checks.clear()
-            append(batch, batch_id, app_id)
+            try:
+                append(batch, batch_id, app_id)
+            except Exception as error:
+                # Py4J hands the JVM only this error's traceback as text, and the query fails
+                # with that text as its cause; the error itself still knows its Spark error class.
+                batch_failures.append(error)
+                raise
             if checks:  # not a replayed batch: its metrics were observed while it was written
                 totals = totals + checks[0].metrics()
 
-        ingested = ingest_available(
+        with _raising_batch_failure(batch_failures):
+            ingested = self._ingest(dataset, flow, write_batch)
+        for notice in ingested.notices:  # files not read (too large) or changed since they were read
+            self.events.emit("notice", notice, {"notice": notice}, level="WARN", flow_name=flow.definition.name,
+                             dataset_name=dataset.name)  # fmt: skip
+        return totals
+
+    def _ingest(
+        self, dataset: PlannedDataset, flow: PlannedFlow, write_batch: Callable[[DataFrame, int, str], None]
+    ) -> IngestionResult:
+        return ingest_available(
             self.spark,
             flow.definition.query,
-            table_path,
+            self.layout.table_path(dataset),
             self.layout.checkpoint(flow),
             write_batch=write_batch,
             ledger_path=self.layout.ledger_path,
@@ -310,10 +345,6 @@ class UpdateExecutor:
             dataset=dataset.name,
             record_ledger_with=self._in_background,
         )
-        for notice in ingested.notices:  # files not read (too large) or changed since they were read
-            self.events.emit("notice", notice, {"notice": notice}, level="WARN", flow_name=flow.definition.name,
-                             dataset_name=dataset.name)  # fmt: skip
-        return totals
 
     def _refresh_materialized_view(self, dataset: PlannedDataset, flow: PlannedFlow) -> QualityMetrics:
         source = self._aggregated_stream(dataset)
@@ -404,7 +435,7 @@ class UpdateExecutor:
         fault_point("after_recompute", dataset=dataset.name)
         return check.metrics()
 
-    def _set_state(self, run: FlowRun, state: FlowState, *, level: str = "INFO", error: str | None = None,
+    def _set_state(self, run: FlowRun, state: FlowState, *, level: str = "INFO", error: FailureCause | None = None,
                    message: str | None = None) -> None:  # fmt: skip
         run.state = state
         details: dict[str, Any] = {"status": state}
@@ -423,7 +454,7 @@ class UpdateExecutor:
             }  # fmt: skip
         self.events.emit(
             "flow_progress",
-            message or f"Flow '{run.name}' is {state}." + (f" {error}" if error else ""),
+            message or f"Flow '{run.name}' is {state}." + (f" {error.summary}" if error else ""),
             details,
             level=level,
             flow_name=run.name,
@@ -431,6 +462,17 @@ class UpdateExecutor:
             error=error,
         )
         self.on_progress(run)
+
+
+@contextmanager
+def _raising_batch_failure(batch_failures: list[BaseException]) -> Iterator[None]:
+    """Let the error a micro-batch raised, rather than the query's wrapper of it, fail the flow."""
+    try:
+        yield
+    except Exception as error:
+        if not batch_failures or isinstance(error, SmartFactoryError):
+            raise
+        raise batch_failures[-1] from error
 
 
 def _with_layout_options(writer: Any, dataset: PlannedDataset) -> Any:

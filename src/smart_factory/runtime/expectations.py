@@ -10,13 +10,14 @@ never happens, so the table keeps its previous version.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
 
 from smart_factory.errors import ExpectationFailed
 from smart_factory.runtime.definitions import Expectation
+from smart_factory.runtime.failure_causes import FailureCause
 from smart_factory.runtime.spark_errors import exception_chain_text
 
 FAILED_TAG = "PIPELINE_EXPECTATION_FAILED"
@@ -123,3 +124,24 @@ def expectation_failure_from(error: BaseException) -> ExpectationFailed | None:
         f"Expectation '{rule}' failed on dataset '{dataset}' (expect_or_fail): offending row {row}. "
         f"The table '{dataset}' keeps its previous version; fix the data or the rule, then run again."
     )
+
+
+def expectation_at_fault(cause: FailureCause, expectations: tuple[Expectation, ...]) -> FailureCause:
+    """``cause``, naming the expectation whose constraint Spark was evaluating when it failed.
+
+    An expectation on a column of the wrong type fails under ANSI SQL inside the write
+    (``temperature_celsius < 40`` on a text column: ``CAST_INVALID_INPUT``); Spark's query
+    context gives the constraint's text, which names the rule.
+    """
+    if cause.fragment is None:
+        return cause
+    fragment = _normalised(cause.fragment)
+    for expectation in expectations:
+        constraint = _normalised(expectation.constraint)
+        if fragment in constraint or constraint in fragment:
+            return replace(cause, culprit=f"expectation '{expectation.name}' ({expectation.constraint})")
+    return cause
+
+
+def _normalised(sql: str) -> str:
+    return re.sub(r"\s+", " ", sql).strip().lower()

@@ -23,13 +23,13 @@ from smart_factory.lakehouse.volumes import resolve_path
 from smart_factory.runtime.cloud_files import install_cloud_files
 from smart_factory.runtime.event_log import EVENT_LOG_TABLE, FINAL_UPDATE_STATES, EventLog
 from smart_factory.runtime.executor import FlowRun, PipelineLayout, UpdateExecutor
+from smart_factory.runtime.failure_causes import failure_cause
 from smart_factory.runtime.graph import LiveGraph
 from smart_factory.runtime.ingestion import exclusive_run
 from smart_factory.runtime.loader import load_pipeline_files
 from smart_factory.runtime.ownership import PIPELINE_ID_FILE, PipelineOwner, claim_tables, default_pipeline_id
 from smart_factory.runtime.planner import PipelineGraph, plan_pipeline
 from smart_factory.runtime.settings import PipelineSettings
-from smart_factory.runtime.spark_errors import error_summary
 from smart_factory.runtime.unfinished import UnfinishedUpdates
 from smart_factory.testing.fault_points import fault_point
 
@@ -125,7 +125,7 @@ class Pipeline:
                 result.error = str(error)
                 self._progress(events, result, "FAILED", error=result.error)
             except Exception as error:  # not ours to explain, but the update must not stay RUNNING
-                result.error = error_summary(error)
+                result.error = failure_cause(error).summary
                 self._progress(events, result, "FAILED", error=result.error)
                 raise
             finally:

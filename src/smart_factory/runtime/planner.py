@@ -10,7 +10,7 @@ the definition at fault, all at once (:class:`PipelinePlanningError`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from pyspark.errors import PySparkException
@@ -21,6 +21,7 @@ from pyspark.sql.types import BooleanType, StructType
 from smart_factory.errors import PipelinePlanningError, SmartFactoryError
 from smart_factory.runtime.cloud_files.source import managed_schema_location
 from smart_factory.runtime.definitions import DatasetDefinition, Expectation, FlowDefinition
+from smart_factory.runtime.failure_causes import failure_cause
 from smart_factory.runtime.reading import dataset_name, reading_with
 from smart_factory.runtime.registry import PipelineRegistry
 
@@ -228,6 +229,11 @@ class _Planner:
             return None
         except PySparkException as error:
             self.problems.append(f"{flow.definition.location}: dataset '{definition.name}': {_first_line(error)}")
+            return None
+        except Exception as error:  # the user's code raised: report it at its own line, not as a traceback
+            cause = failure_cause(error, [flow.definition.location.file])
+            self.problems.append(f"{cause.location or flow.definition.location}: dataset '{definition.name}': "
+                                 f"{replace(cause, location=None, function=None).summary}")  # fmt: skip
             return None
         finally:
             managed_schema_location.reset(token)

@@ -15,12 +15,6 @@ def exception_chain_text(error: BaseException) -> str:
     return "\n".join(_messages(error))
 
 
-def error_summary(error: BaseException) -> str:
-    """``Type: first line of the message``: enough to say what failed, without a JVM stack trace."""
-    text = str(error).strip()
-    return f"{type(error).__name__}: {text.splitlines()[0] if text else ''}"
-
-
 def _messages(error: BaseException | None, depth: int = 0) -> Iterator[str]:
     if error is None or depth > 20:
         return
