@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import socket
 from pathlib import Path
 
@@ -30,13 +31,27 @@ def test_dashboard_figures_are_titled_by_panel(tmp_path: Path) -> None:
     assert figures["hot_devices"].layout.meta["empty_state"].startswith("The table smart_factory.silver_readings")
 
 
-def test_show_dashboard_displays_the_title_then_every_panel(tmp_path: Path, monkeypatch) -> None:
+def test_show_dashboard_displays_the_title_then_every_panel_with_a_static_picture(
+    tmp_path: Path, monkeypatch, chromium: tuple[str, str]
+) -> None:
     shown = []
-    monkeypatch.setattr("IPython.display.display", shown.append)
+    monkeypatch.setattr("IPython.display.display", lambda item, raw=False: shown.append(item))
     show_dashboard("pipeline-health", storage_root=str(tmp_path))
     assert "Pipeline Health" in shown[0].data
     assert len(shown) == 1 + len(get_dashboard("pipeline-health").panels)
-    assert all(isinstance(figure, go.Figure) for figure in shown[1:])
+    for bundle in shown[1:]:  # the interactive chart for Jupyter, a PNG for GitHub, nbviewer and exports
+        assert go.Figure(bundle["application/vnd.plotly.v1+json"]).layout.title.text
+        assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")
+
+
+def test_without_a_browser_the_charts_are_shown_and_it_says_so(tmp_path: Path, monkeypatch, capsys) -> None:
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda item, raw=False: shown.append(item))
+    monkeypatch.setenv("PATH", str(tmp_path))  # Kaleido finds no Chromium or Chrome
+    monkeypatch.setenv("BROWSER_PATH", str(tmp_path / "no-browser"))
+    show_dashboard("pipeline-health", storage_root=str(tmp_path))
+    assert "show only inside Jupyter" in capsys.readouterr().out
+    assert all("image/png" not in bundle and "application/vnd.plotly.v1+json" in bundle for bundle in shown[1:])
 
 
 def test_an_unknown_dashboard_is_a_clear_error(tmp_path: Path, capsys) -> None:
