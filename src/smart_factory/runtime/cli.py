@@ -70,7 +70,8 @@ def _run(args: argparse.Namespace) -> int:
             print(f"  {run.state:<9} {run.name:<28} {rows}  {run.seconds:5.1f} s", flush=True)
 
     print(f"Update of {pipeline.settings.name} (target schema {pipeline.settings.target})", flush=True)
-    update = pipeline.run(full_refresh=full_refresh, on_progress=show)
+    update = pipeline.run(full_refresh=full_refresh, on_progress=show,
+                          on_stall=lambda stall: print(f"  STALLED   {stall.message}", flush=True))  # fmt: skip
     print(f"{update.state} in {update.seconds:.1f} s" + (f": {update.error}" if update.error else ""))
     if args.graph and update.graph:
         args.graph.write_text(render_html(update.graph, update.flows, pipeline.settings.name))

@@ -15,7 +15,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -46,6 +46,7 @@ from smart_factory.runtime.incremental import (
 )
 from smart_factory.runtime.ingestion import IngestionResult, append_idempotently, ingest_available
 from smart_factory.runtime.planner import PipelineGraph, PlannedDataset, PlannedFlow
+from smart_factory.runtime.progress_watch import ProgressWatch
 from smart_factory.runtime.reading import dataset_name, reading_with
 from smart_factory.runtime.small_tables import read_table, replace_rows
 from smart_factory.testing.fault_points import fault_point, fault_window
@@ -145,6 +146,7 @@ class UpdateExecutor:
     events: EventLog
     on_progress: Callable[[FlowRun], None] = lambda run: None
     max_parallel_flows: int = 3
+    watch: ProgressWatch | None = None  # reports flows that stop moving; cancels the update's Spark jobs
     flow_runs: dict[str, FlowRun] = field(default_factory=dict)
     # Ledger writes, run beside the flows downstream; the update waits for them at its end.
     _bookkeeping: list[Future[None]] = field(default_factory=list)
@@ -171,20 +173,44 @@ class UpdateExecutor:
         with ThreadPoolExecutor(max_workers=self.max_parallel_flows, thread_name_prefix="flow") as pool:
             self._pool = pool
             running: dict[Future[None], str] = {}
-            while pending or running:
-                for name in list(pending):
-                    if not upstream[name] <= finished or not self._may_start(name, running):
-                        continue
-                    pending.remove(name)
-                    context = contextvars.copy_context()  # each flow sets its own reader and schema location
-                    running[pool.submit(context.run, self._run_dataset, name, failed)] = name
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    future.result()
-                    finished.add(running.pop(future))
+            try:
+                while pending or running:
+                    if self.cancelled:
+                        self._skip_cancelled(pending)
+                        pending.clear()
+                    for name in list(pending):
+                        if not upstream[name] <= finished or not self._may_start(name, running):
+                            continue
+                        pending.remove(name)
+                        context = contextvars.copy_context()  # each flow sets its own reader and schema location
+                        running[pool.submit(context.run, self._run_dataset, name, failed)] = name
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        future.result()
+                        finished.add(running.pop(future))
+            except BaseException:
+                # Ctrl+C (or any error here): the running flows' Spark jobs are cancelled, so the
+                # pool's shutdown below waits for flows that are ending, not for a stuck task.
+                self.cancel()
+                raise
             for future in self._bookkeeping:
                 future.result()  # a ledger that could not be written fails the update, named
         return list(self.flow_runs.values())
+
+    @property
+    def cancelled(self) -> bool:
+        return self.watch is not None and self.watch.cancelled.is_set()
+
+    def cancel(self) -> None:
+        """Cancel the running flows' Spark jobs and start no other flow; the update ends CANCELED."""
+        if self.watch is not None:
+            self.watch.cancel()
+
+    def _skip_cancelled(self, pending: list[str]) -> None:
+        for name in pending:
+            for flow in self.graph.datasets[name].flows:
+                run = self.flow_runs[flow.definition.name]
+                self._set_state(run, "SKIPPED", message="skipped: the update was cancelled")
 
     def _in_background(self, job: Callable[[], None]) -> None:
         if self._pool is None:
@@ -243,6 +269,10 @@ class UpdateExecutor:
         return None
 
     def _run_flow(self, dataset: PlannedDataset, flow: PlannedFlow, run: FlowRun) -> None:
+        with self.watch.flow(run.name, run.dataset) if self.watch else nullcontext():
+            self._run_watched_flow(dataset, flow, run)
+
+    def _run_watched_flow(self, dataset: PlannedDataset, flow: PlannedFlow, run: FlowRun) -> None:
         started = time.perf_counter()
         self._set_state(run, "STARTING")
         self._set_state(run, "RUNNING")
@@ -264,6 +294,8 @@ class UpdateExecutor:
 
     def _cause_of(self, error: BaseException, dataset: PlannedDataset) -> FailureCause:
         """What made a flow fail: a broken ``fail`` rule, our own error, or the layer of Spark's error that says."""
+        if self.cancelled:
+            return FailureCause("UpdateCancelled", None, "cancelled with the update (its Spark jobs were stopped)")
         failure = expectation_failure_from(error) or (error if isinstance(error, SmartFactoryError) else None)
         if failure is not None:
             return FailureCause(type(failure).__name__, None, str(failure))
@@ -314,6 +346,8 @@ class UpdateExecutor:
         def write_batch(batch: DataFrame, batch_id: int, app_id: str) -> None:
             nonlocal totals
             checks.clear()
+            if self.watch:
+                self.watch.adopt(flow.definition.name)
             try:
                 append(batch, batch_id, app_id)
             except Exception as error:
@@ -321,6 +355,8 @@ class UpdateExecutor:
                 # with that text as its cause; the error itself still knows its Spark error class.
                 batch_failures.append(error)
                 raise
+            if self.watch:
+                self.watch.progressed(flow.definition.name)
             if checks:  # not a replayed batch: its metrics were observed while it was written
                 totals = totals + checks[0].metrics()
 
@@ -461,6 +497,8 @@ class UpdateExecutor:
             dataset_name=run.dataset,
             error=error,
         )
+        if self.watch:
+            self.watch.progressed(run.name)
         self.on_progress(run)
 
 

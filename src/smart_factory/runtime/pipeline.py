@@ -29,11 +29,13 @@ from smart_factory.runtime.ingestion import exclusive_run
 from smart_factory.runtime.loader import load_pipeline_files
 from smart_factory.runtime.ownership import PIPELINE_ID_FILE, PipelineOwner, claim_tables, default_pipeline_id
 from smart_factory.runtime.planner import PipelineGraph, plan_pipeline
+from smart_factory.runtime.progress_watch import ProgressWatch, Stall, progress_timeout
 from smart_factory.runtime.settings import PipelineSettings
 from smart_factory.runtime.unfinished import UnfinishedUpdates
 from smart_factory.testing.fault_points import fault_point
 
 UpdateState = str  # INITIALIZING, SETTING_UP_TABLES, RUNNING, COMPLETED, FAILED, CANCELED
+_KEPT = "each table keeps its last committed version, and the next update carries on from there"
 
 
 @dataclass
@@ -53,6 +55,7 @@ class UpdateResult:
 class Pipeline:
     settings: PipelineSettings
     spark: SparkSession
+    _watch: ProgressWatch | None = field(default=None, init=False, repr=False)  # the running update's
 
     @classmethod
     def load(cls, settings_file: str | Path, spark: SparkSession | None = None) -> Pipeline:
@@ -98,11 +101,15 @@ class Pipeline:
         full_refresh: bool | list[str] = False,
         on_progress: Callable[[FlowRun], None] | None = None,
         show_graph: bool = False,
+        on_stall: Callable[[Stall], None] | None = None,
     ) -> UpdateResult:
         """One triggered update. Refused if another process is running this pipeline.
 
         ``show_graph`` draws the pipeline graph in the notebook cell and redraws it in place
-        as each flow starts and finishes.
+        as each flow starts and finishes. A flow that makes no progress for
+        ``smart_factory.flowProgressTimeout`` seconds is reported in the event log and to
+        ``on_stall`` (called from a watcher thread); :meth:`cancel` or Ctrl+C ends the update
+        as CANCELED.
         """
         started = time.perf_counter()
         layout = self.layout
@@ -117,9 +124,10 @@ class Pipeline:
             self._close_unfinished_updates(events, unfinished)
             unfinished.start(update_id)
             try:
-                self._run_update(events, result, full_refresh, on_progress, show_graph)
+                self._run_update(events, result, full_refresh, on_progress, show_graph, on_stall)
             except KeyboardInterrupt:
-                self._progress(events, result, "CANCELED", error="interrupted")
+                result.error = "interrupted (Ctrl+C): the running flows were stopped; " + _KEPT
+                self._progress(events, result, "CANCELED", error=result.error)
                 raise
             except SmartFactoryError as error:
                 result.error = str(error)
@@ -147,6 +155,7 @@ class Pipeline:
         full_refresh: bool | list[str],
         on_progress: Callable[[FlowRun], None] | None,
         show_graph: bool,
+        on_stall: Callable[[Stall], None] | None,
     ) -> None:
         events.emit("create_update", f"Update {result.update_id[:8]} started.",
                     {"cause": "API_CALL", "full_refresh": bool(full_refresh)})  # fmt: skip
@@ -169,14 +178,37 @@ class Pipeline:
             if on_progress:
                 on_progress(run)
 
-        executor = UpdateExecutor(self.spark, graph, layout, events, progress)
+        def stalled(stall: Stall) -> None:
+            events.emit("notice", stall.message, {"flow_stalled": {"since": stall.since.isoformat(),
+                        "seconds": round(stall.seconds), "spark_jobs": list(stall.jobs)}},
+                        level="WARN", flow_name=stall.flow, dataset_name=stall.dataset)  # fmt: skip
+            if on_stall:
+                on_stall(stall)
+
+        timeout = progress_timeout(self.settings.configuration)
+        watch = self._watch = ProgressWatch(self.spark, result.update_id, timeout, stalled)
+        executor = UpdateExecutor(self.spark, graph, layout, events, progress, watch=watch)
         if live:
             live.start(graph, list(executor.flow_runs.values()))
-        result.flows = executor.run()
+        try:
+            with watch.watching():
+                result.flows = executor.run()
+        finally:
+            self._watch = None
         failed = [run for run in result.flows if run.state == "FAILED"]
+        if watch.cancelled.is_set():
+            result.error = "cancelled: the running flows were stopped; " + _KEPT
+            self._progress(events, result, "CANCELED", error=result.error)
+            return
         if failed:
             result.error = "; ".join(f"flow '{run.name}' failed: {run.error}" for run in failed)
         self._progress(events, result, "FAILED" if failed else "COMPLETED", error=result.error)
+
+    def cancel(self) -> None:
+        """Cancel the running update (from another thread): its Spark jobs stop, it ends CANCELED."""
+        watch = self._watch
+        if watch is not None:
+            watch.cancel()
 
     def _close_unfinished_updates(self, events: EventLog, unfinished: UnfinishedUpdates) -> None:
         """Record as FAILED every earlier update whose process died before its final event-log write."""
