@@ -6,6 +6,11 @@ from __future__ import annotations
 class SmartFactoryError(Exception):
     """Base of every error the project raises on purpose (the CLI prints these as one line)."""
 
+    def _render_traceback_(self) -> list[str]:
+        # IPython's hook: a notebook shows the message, which names the cause and the place,
+        # not the project's own frames above it.
+        return [f"{type(self).__name__}: {self}"]
+
 
 class EnvironmentProblem(SmartFactoryError):
     """The machine is missing something the lakehouse needs (Java, the Delta jars, a writable folder)."""

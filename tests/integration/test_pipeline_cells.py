@@ -108,6 +108,16 @@ def test_sql_cells_show_rows_and_keep_the_result(spark: SparkSession, storage: S
     assert shell.user_ns["answer"].count() == 25
 
 
+def test_a_mistake_in_a_cell_shows_in_the_notebook_as_one_line(spark: SparkSession, storage: StoragePaths,
+                                                               shell: InteractiveShell) -> None:  # fmt: skip
+    magics = _magics(spark, storage, shell, solutions=False)
+    with pytest.raises(PipelineDefinitionError) as raised:
+        magics.pipeline("devices", "import dlt\n\n@dlt.table(comment=42)\ndef devices():\n    return None\n")
+    assert raised.value._render_traceback_() == [
+        "PipelineDefinitionError: cell `%%pipeline devices`, line 4: comment must be a string, got int 42"
+    ]
+
+
 def test_sql_cells_read_files_by_volume_path(spark: SparkSession, storage: StoragePaths,
                                              shell: InteractiveShell) -> None:  # fmt: skip
     folder = storage.root / "volumes" / "main" / "cells_test" / "landing" / f"files_{uuid.uuid4().hex[:6]}"

@@ -1,12 +1,12 @@
 """The workshop's cell magics: ``%%pipeline`` (a pipeline source cell), ``%%sql``, ``%%alert``, ``%%solution``.
 
-``%%alert <name>`` defines an alert from YAML in the shape of the files in ``alerts/``.
 ``workshop.setup(globals())`` registers them in the notebook's IPython, bound to the workshop:
 
     %%sql
     SELECT plant, count(*) AS readings FROM smart_factory.silver_readings GROUP BY plant ORDER BY plant
 
-``%%sql name`` also keeps the result as the DataFrame ``name``. ``%%solution`` (and
+``%%sql name`` also keeps the result as the DataFrame ``name``. ``%%alert <name>`` defines an
+alert from YAML in the shape of the files in ``alerts/``. ``%%solution`` (and
 ``%%pipeline <name> --solution``) mark an exercise's worked solution: it runs only when the
 ``solutions`` parameter is on (batch runs), and otherwise says how to use it.
 """
