@@ -223,7 +223,7 @@ class BarChart:
     def __repr__(self) -> str:
         highest = max((value for _, value in self.bars), default=0) or 1
         lines = [self.title]
-        width = max((len(_bar_label(label)) for label, _ in self.bars), default=0)
+        width = max([7, *(len(_bar_label(label)) for label, _ in self.bars)])  # labels line up, numbers right
         for label, value in self.bars:
             bar = "#" * max(1 if value else 0, round(40 * value / highest))
             lines.append(f"{_bar_label(label):>{width}} {bar} {value:,}")
