@@ -10,6 +10,7 @@ import asyncio
 import base64
 import html
 import json
+import logging
 from concurrent.futures import ThreadPoolExecutor
 
 import plotly.graph_objects as go
@@ -73,6 +74,10 @@ def static_pictures(figures: list[go.Figure], timeout: float = STATIC_TIMEOUT_SE
         import kaleido
     except ImportError:
         return None
+    for name in ("choreographer", "kaleido"):
+        # Their browser protocol logs what it skips ("JSONError decoding message. Ignoring") with a
+        # traceback on stderr; a picture that fails shows as none, below.
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
     async def draw() -> list[bytes]:
         async with kaleido.Kaleido() as browser:
