@@ -87,6 +87,12 @@ def check(name: str, factory: Workshop, namespace: dict[str, Any] | None = None)
     return result
 
 
+def _kept_result(result: CheckResult, namespace: dict[str, Any], name: str) -> DataFrame | None:
+    """The DataFrame a ``%%sql <name>`` cell kept, noted as the check's first point."""
+    answer = namespace.get(name)
+    return answer if result.expect(isinstance(answer, DataFrame), f"a DataFrame named {name} exists") else None
+
+
 # --- shared looks at the event log --------------------------------------------------------------
 
 
@@ -114,24 +120,25 @@ def declared_rules(factory: Workshop, update_id: str, dataset: str) -> list[dict
     return [rule for row in rows for rule in json.loads(row["details"])["flow_definition"]["expectations"]]
 
 
-def rule_metrics(factory: Workshop, update_id: str, dataset: str, rule: str) -> tuple[int, int] | None:
-    """(passed, failed) records of ``rule`` on ``dataset`` in one update, from its ``flow_progress`` events."""
-    passed = failed = 0
-    found = False
+def latest_rule_metrics(factory: Workshop, dataset: str, rule: str) -> tuple[int, int] | None:
+    """(passed, failed) records of ``rule`` on ``dataset`` the last time it was checked (its newest ``flow_progress``).
+
+    A materialized view whose inputs did not change is not recomputed, so its rules are
+    counted in the update that last refreshed it, not necessarily the latest one.
+    """
     rows = (
         _event_log(factory)
-        .where(F.col("origin.update_id") == update_id)
         .where("event_type = 'flow_progress'")
+        .where(F.col("origin.dataset_name") == dataset)
+        .orderBy(F.col("timestamp").desc(), F.col("sequence.control_plane_seq_no").desc())
         .selectExpr("CAST(details AS STRING) AS details").collect()
     )  # fmt: skip
     for row in rows:
         quality = json.loads(row["details"])["flow_progress"].get("data_quality") or {}
         for metric in quality.get("expectations") or []:
-            if metric.get("dataset") == dataset and metric.get("name") == rule:
-                found = True
-                passed += int(metric.get("passed_records") or 0)
-                failed += int(metric.get("failed_records") or 0)
-    return (passed, failed) if found else None
+            if metric.get("name") == rule:
+                return int(metric.get("passed_records") or 0), int(metric.get("failed_records") or 0)
+    return None
 
 
 # --- part 2 -----------------------------------------------------------------------------------
@@ -152,7 +159,7 @@ def _registry_drop_rule(factory: Workshop, namespace: dict[str, Any]) -> CheckRe
     )
     table = factory.spark.table(f"{SCHEMA}.device_registry")
     result.expect(table.where("device_id IS NULL").count() == 0, "device_registry holds no row without a device id")
-    metrics = rule_metrics(factory, update_id, "device_registry", drop_rules[0]["name"])
+    metrics = latest_rule_metrics(factory, "device_registry", drop_rules[0]["name"])
     dropped = metrics[1] if metrics else None
     result.expect(
         dropped == landed_without_id,
@@ -172,8 +179,8 @@ def _failed_update_query(factory: Workshop, namespace: dict[str, Any]) -> CheckR
         hint="start the cell with %%sql failed_updates and select origin.update_id and error from "
         "smart_factory.event_log, keeping the update_progress events of level ERROR.",
     )
-    answer = namespace.get("failed_updates")
-    if not result.expect(isinstance(answer, DataFrame), "a DataFrame named failed_updates exists"):
+    answer = _kept_result(result, namespace, "failed_updates")
+    if answer is None:
         return result
     rows = [row.asDict(recursive=True) for row in answer.collect()]
     failed = {
@@ -267,8 +274,8 @@ def _vibration_panel(factory: Workshop, namespace: dict[str, Any]) -> CheckResul
         hint="start the cell with %%sql vibration_by_plant; count silver_readings rows with vibration_hz > 80, "
         "grouped by plant, as readings_over_80hz.",
     )
-    answer = namespace.get("vibration_by_plant")
-    if not result.expect(isinstance(answer, DataFrame), "a DataFrame named vibration_by_plant exists"):
+    answer = _kept_result(result, namespace, "vibration_by_plant")
+    if answer is None:
         return result
     if not result.expect({"plant", "readings_over_80hz"} <= set(answer.columns),
                          "it has the columns plant and readings_over_80hz"):  # fmt: skip
